@@ -1,0 +1,181 @@
+//! Cancel and retry.
+
+use serde::Serialize;
+
+use super::Run;
+use crate::engine::{self, RunLock};
+use crate::model::{dag::edit_distance, Event, TaskStatus};
+use crate::operators::{self, AttemptRef};
+use crate::store::{now_ms, Tx, TxError};
+use crate::{Error, Result};
+
+/// What `cancel` did to one task.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CancelOutcome {
+    /// Task id.
+    pub id: String,
+    /// Its status before.
+    pub was: String,
+    /// True if it was cancelled; false if it had already finished.
+    pub cancelled: bool,
+}
+
+impl Run {
+    /// Cancels the named tasks, or every unfinished task when `tasks` is
+    /// empty. Running attempts have their process groups killed; dependants
+    /// of cancelled tasks become SKIPPED.
+    ///
+    /// The cancellation is committed before any process is killed, so a
+    /// crash in between never turns into a retry. Fails with a user error
+    /// (nothing changed) if a named task does not exist.
+    pub fn cancel(&mut self, tasks: &[String]) -> Result<Vec<CancelOutcome>> {
+        let _lock = RunLock::acquire(&self.dir)?;
+        let dir = self.dir.clone();
+        let (outcomes, to_kill) = self.store().write(|tx| {
+            let ids = if tasks.is_empty() {
+                tx.task_ids_with_status(&[
+                    TaskStatus::Pending,
+                    TaskStatus::Ready,
+                    TaskStatus::Running,
+                ])?
+            } else {
+                for id in tasks {
+                    known_task(tx, id)?;
+                }
+                tasks.to_vec()
+            };
+            let mut outcomes = Vec::new();
+            let mut to_kill = Vec::new();
+            for id in ids {
+                let task = known_task(tx, &id)?;
+                if task.status.is_terminal() {
+                    outcomes.push(CancelOutcome {
+                        id,
+                        was: task.status.to_string(),
+                        cancelled: false,
+                    });
+                    continue;
+                }
+                for a in tx
+                    .attempts_of(&id)?
+                    .into_iter()
+                    .filter(|a| a.status.is_active())
+                {
+                    tx.update_attempt(
+                        a.id,
+                        a.status.on(Event::Cancel)?,
+                        None,
+                        None,
+                        Some(now_ms()),
+                        None,
+                        Some("cancelled by the user"),
+                    )?;
+                    to_kill.push(a);
+                }
+                tx.set_task(
+                    &id,
+                    task.status.on(Event::Cancel)?,
+                    None,
+                    Some("cancelled by the user"),
+                )?;
+                tx.event(Some(&id), "cancelled by the user")?;
+                engine::block_dependants(tx, &id, &format!("dependency \"{id}\" was cancelled"))?;
+                outcomes.push(CancelOutcome {
+                    id,
+                    was: task.status.to_string(),
+                    cancelled: true,
+                });
+            }
+            engine::update_run_state(tx)?;
+            Ok((outcomes, to_kill))
+        })?;
+        for a in &to_kill {
+            if let Some(op) = operators::by_name(&a.operator) {
+                op.cancel(&AttemptRef {
+                    run_dir: &dir,
+                    task_id: &a.task_id,
+                    n: a.n,
+                    token: &a.token,
+                    external_id: a.external_id.as_deref(),
+                })?;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Makes a FAILED, CANCELLED or SKIPPED task run again (a new attempt),
+    /// together with the tasks downstream that were skipped because of it.
+    ///
+    /// Fails with a user error (nothing changed) if the task does not exist,
+    /// is not in one of those states, or depends on a task that itself
+    /// failed (retry that one instead).
+    pub fn retry(&mut self, task: &str) -> Result<()> {
+        let _lock = RunLock::acquire(&self.dir)?;
+        self.store().write(|tx| {
+            let t = known_task(tx, task)?;
+            if !matches!(t.status, TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Skipped) {
+                return Err(Error::Input(format!(
+                    "task \"{task}\" is {}; only FAILED, CANCELLED or SKIPPED tasks can be retried",
+                    t.status
+                ))
+                .into());
+            }
+            for dep in &t.spec.depends_on {
+                let d = known_task(tx, dep)?;
+                let blocking = matches!(d.status, TaskStatus::Cancelled | TaskStatus::Skipped)
+                    || (d.status == TaskStatus::Failed && !d.spec.allow_failure);
+                if blocking {
+                    return Err(Error::Input(format!(
+                        "task \"{task}\" depends on \"{dep}\", which is {}; retry \"{dep}\" instead (its dependants follow)",
+                        d.status
+                    ))
+                    .into());
+                }
+            }
+            reset(tx, task, t.status)?;
+            tx.event(Some(task), "retry requested by the user")?;
+            // Bring back everything downstream that was skipped.
+            let mut stack = vec![task.to_string()];
+            while let Some(id) = stack.pop() {
+                for (dep, status) in tx.dependants(&id)? {
+                    if status == TaskStatus::Skipped {
+                        reset(tx, &dep, status)?;
+                        stack.push(dep);
+                    }
+                }
+            }
+            engine::update_run_state(tx)?;
+            Ok(())
+        })
+    }
+}
+
+fn reset(tx: &Tx<'_>, id: &str, status: TaskStatus) -> Result<(), TxError> {
+    let pending = status.on(Event::Retry)?;
+    tx.reset_retries_used(id)?;
+    let next = if tx.recount_deps(id)? == 0 {
+        pending.on(Event::DepsMet)?
+    } else {
+        pending
+    };
+    tx.set_task(id, next, None, None)?;
+    Ok(())
+}
+
+/// The task `id`, or a user error with a "did you mean".
+pub(crate) fn known_task(tx: &Tx<'_>, id: &str) -> Result<crate::store::TaskRow, TxError> {
+    if let Some(t) = tx.task(id)? {
+        return Ok(t);
+    }
+    let all = tx.task_summaries()?;
+    let best = all
+        .iter()
+        .map(|t| (edit_distance(&t.id, id), &t.id))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    let hint = match best {
+        Some((_, k)) => format!("; did you mean \"{k}\"?"),
+        None => "; `matterstack status` lists the tasks".to_string(),
+    };
+    Err(Error::Input(format!("no task \"{id}\" in this run{hint}")).into())
+}

@@ -1,0 +1,162 @@
+//! `init`: validate a workspace and create a run directory from it,
+//! atomically: everything is built in a hidden staging directory and renamed
+//! into place at the end, so a failure leaves no run directory behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::model::{ids, spec, WorkspaceSpec};
+use crate::store::{now_ms, RunRow, Store};
+use crate::{Error, Result};
+
+use super::STATE_FILE;
+
+/// The workspace file name.
+pub const WORKSPACE_FILE: &str = "matterstack.toml";
+
+/// Options of [`init`].
+#[derive(Debug, Default, Clone)]
+pub struct InitOptions {
+    /// The run id (default: a timestamp and a random suffix).
+    pub run_id: Option<String>,
+}
+
+/// Creates `<workspace>/runs/<id>/` from the workspace's `matterstack.toml`
+/// and returns the run directory.
+///
+/// Fails with a user error (nothing written) when the workspace file is
+/// missing or invalid, an input file is missing or outside the workspace,
+/// the run id is invalid or already used.
+pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
+    let file = workspace.join(WORKSPACE_FILE);
+    let text = match fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Input(format!(
+                "no {WORKSPACE_FILE} in {}: a workspace is a directory with a {WORKSPACE_FILE} declaring [[tasks]]",
+                workspace.display()
+            )))
+        }
+        Err(e) => return Err(Error::io("read", &file, e)),
+    };
+    let spec = WorkspaceSpec::parse(&text, &file)?;
+    let root = workspace
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", workspace, e))?;
+    check_inputs(&root, &spec, &file)?;
+    let run_id = match &opts.run_id {
+        Some(id) => {
+            ids::check_id("run", id).map_err(|m| Error::Input(format!("--run-id: {m}")))?;
+            id.clone()
+        }
+        None => default_run_id(),
+    };
+    let runs = root.join("runs");
+    let final_dir = runs.join(&run_id);
+    if final_dir.exists() {
+        return Err(Error::Input(format!(
+            "run \"{run_id}\" already exists at {}; choose another --run-id",
+            final_dir.display()
+        )));
+    }
+    let created_runs = !runs.exists();
+    fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
+    let staging = runs.join(format!(".init-{run_id}-{}", std::process::id()));
+    let result = build(&staging, &root, &run_id, &text, &spec).and_then(|()| {
+        fs::rename(&staging, &final_dir).map_err(|e| Error::io("rename into", &final_dir, e))
+    });
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&staging);
+        if created_runs {
+            let _ = fs::remove_dir(&runs);
+        }
+        return Err(e);
+    }
+    Ok(final_dir)
+}
+
+fn build(
+    staging: &Path,
+    root: &Path,
+    run_id: &str,
+    text: &str,
+    spec: &WorkspaceSpec,
+) -> Result<()> {
+    fs::create_dir(staging).map_err(|e| Error::io("create", staging, e))?;
+    fs::write(staging.join(super::init::WORKSPACE_FILE), text)
+        .map_err(|e| Error::io("write", staging, e))?;
+    let tasks_dir = staging.join("tasks");
+    fs::create_dir(&tasks_dir).map_err(|e| Error::io("create", &tasks_dir, e))?;
+    for t in spec.tasks.iter().filter(|t| !t.inputs.is_empty()) {
+        let dir = tasks_dir.join(&t.id);
+        fs::create_dir(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        for input in &t.inputs {
+            let name = spec::input_name(input).map_err(Error::Input)?;
+            copy_recursive(&spec::input_source(root, input), &dir.join(name))?;
+        }
+    }
+    let cores = spec
+        .run
+        .cores
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let run = RunRow {
+        id: run_id.to_string(),
+        workspace: root.display().to_string(),
+        created_at: now_ms(),
+        status: "RUNNING".to_string(),
+        core_budget: cores,
+    };
+    let store = Store::create(&staging.join(STATE_FILE), &run, text, &spec.tasks)?;
+    drop(store);
+    Ok(())
+}
+
+fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {
+    let mut problems = Vec::new();
+    for t in &spec.tasks {
+        for input in &t.inputs {
+            let src = spec::input_source(root, input);
+            match src.canonicalize() {
+                Err(_) => problems.push(format!(
+                    "task \"{}\": inputs: \"{input}\" does not exist (looked for {}); create it or fix the path",
+                    t.id,
+                    src.display()
+                )),
+                Ok(real) if !real.starts_with(root) => problems.push(format!(
+                    "task \"{}\": inputs: \"{input}\" resolves to {} outside the workspace; inputs must stay inside it",
+                    t.id,
+                    real.display()
+                )),
+                Ok(_) => {}
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Spec {
+            file: file.to_path_buf(),
+            problems,
+        })
+    }
+}
+
+fn copy_recursive(src: &Path, dst: &Path) -> Result<()> {
+    let meta = fs::metadata(src).map_err(|e| Error::io("read", src, e))?;
+    if meta.is_dir() {
+        fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
+        for entry in fs::read_dir(src).map_err(|e| Error::io("read", src, e))? {
+            let entry = entry.map_err(|e| Error::io("read", src, e))?;
+            copy_recursive(&entry.path(), &dst.join(entry.file_name()))?;
+        }
+    } else {
+        fs::copy(src, dst).map_err(|e| Error::io("copy", src, e))?;
+    }
+    Ok(())
+}
+
+fn default_run_id() -> String {
+    let now = jiff::Zoned::now();
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
+    format!("{}-{suffix}", now.strftime("%Y%m%d-%H%M%S"))
+}

@@ -1,0 +1,107 @@
+//! The application API: what every face (CLI now; TUI and web later) calls.
+//! Faces parse and present; decisions are made here and below.
+
+mod control;
+mod init;
+mod logs;
+mod status;
+
+pub use control::CancelOutcome;
+pub use init::{init, InitOptions};
+pub use logs::{LogStream, LogTarget};
+pub use status::{RunView, TaskView};
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::engine::{self, RunLock, RunState, TickReport};
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// The file name of a run's store.
+pub const STATE_FILE: &str = "state.sqlite";
+
+/// An open run: its directory and its store.
+pub struct Run {
+    dir: PathBuf,
+    store: Store,
+}
+
+impl Run {
+    /// Opens the run in `dir` (a directory holding `state.sqlite`).
+    ///
+    /// Fails with a user error if `dir` is not a run directory.
+    pub fn open(dir: &Path) -> Result<Run> {
+        let state = dir.join(STATE_FILE);
+        if !state.is_file() {
+            return Err(Error::Input(format!(
+                "{} is not a run directory (no {STATE_FILE}); pass the directory `matterstack init` printed",
+                dir.display()
+            )));
+        }
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| Error::io("resolve", dir, e))?;
+        let store = Store::open(&dir.join(STATE_FILE))?;
+        Ok(Run { dir, store })
+    }
+
+    /// The run directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// One step: takes the run lock (waiting for another step to finish),
+    /// runs one tick and returns what it did. Child processes are detached;
+    /// the step can exit while they run.
+    pub fn step(&mut self) -> Result<TickReport> {
+        let _lock = RunLock::acquire(&self.dir)?;
+        engine::tick(&mut self.store, &self.dir)
+    }
+
+    /// Steps until every task is finished and returns the final state.
+    ///
+    /// Between ticks it releases the run lock and waits: on the exit of any
+    /// child it launched (so short tasks flow at process-spawn speed), or at
+    /// most `poll` for attempts it did not launch itself (adopted after a
+    /// restart). `on_tick` sees each tick's report.
+    pub fn run_until_done(
+        &mut self,
+        poll: Duration,
+        mut on_tick: impl FnMut(&TickReport),
+    ) -> Result<RunState> {
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut live_children = 0usize;
+        loop {
+            let mut report = self.step()?;
+            for mut child in report.children.drain(..) {
+                let tx = tx.clone();
+                live_children += 1;
+                std::thread::spawn(move || {
+                    let _ = child.wait();
+                    let _ = tx.send(());
+                });
+            }
+            on_tick(&report);
+            let state = report.run_state();
+            if state != RunState::Running {
+                return Ok(state);
+            }
+            if live_children > 0 {
+                if rx.recv_timeout(poll).is_ok() {
+                    live_children -= 1;
+                    while rx.try_recv().is_ok() {
+                        live_children -= 1;
+                    }
+                }
+            } else {
+                std::thread::sleep(poll);
+            }
+        }
+    }
+
+    pub(crate) fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}

@@ -1,0 +1,78 @@
+//! Read-only views of a run for the faces.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Run;
+use crate::model::TaskStatus;
+use crate::Result;
+
+/// A run as `status` shows it. Serializes to the JSON of `status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    /// Run id.
+    pub run: String,
+    /// `RUNNING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    /// Tasks per status (every status present, zeros included).
+    pub counts: BTreeMap<String, u64>,
+    /// The run directory.
+    pub dir: String,
+    /// The workspace it came from.
+    pub workspace: String,
+    /// Core budget of the local operator.
+    pub cores: u32,
+    /// Every task, in declaration order.
+    pub tasks: Vec<TaskView>,
+}
+
+/// One task in a [`RunView`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    /// Task id.
+    pub id: String,
+    /// Status name.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Exit code of the last finished attempt.
+    pub exit_code: Option<i32>,
+    /// Why it is in its state.
+    pub reason: Option<String>,
+}
+
+impl Run {
+    /// The run's status with every task.
+    pub fn view(&mut self) -> Result<RunView> {
+        let dir = self.dir.display().to_string();
+        self.store().read(|tx| {
+            let run = tx.run()?;
+            let mut counts: BTreeMap<String, u64> = TaskStatus::ALL
+                .iter()
+                .map(|s| (s.as_str().to_string(), 0))
+                .collect();
+            counts.extend(tx.counts()?);
+            let tasks = tx
+                .task_summaries()?
+                .into_iter()
+                .map(|t| TaskView {
+                    id: t.id,
+                    status: t.status.as_str().to_string(),
+                    attempts: t.attempts,
+                    exit_code: t.exit_code,
+                    reason: t.reason,
+                })
+                .collect();
+            Ok(RunView {
+                run: run.id,
+                status: run.status,
+                counts,
+                dir,
+                workspace: run.workspace,
+                cores: run.core_budget,
+                tasks,
+            })
+        })
+    }
+}

@@ -1,0 +1,439 @@
+//! One tick of the engine: poll → reconcile → schedule → launch → record.
+//!
+//! A tick holds nothing in memory afterwards: everything it decides is in
+//! the store before it acts (GUIDE §4 invariants 1 and 2):
+//!
+//! 1. In one IMMEDIATE transaction it polls every live attempt, applies what
+//!    it saw (exits, losses, walltime overruns), picks READY tasks that fit
+//!    the core budget and records a CREATED attempt with a fresh token for
+//!    each. Commit.
+//! 2. It launches those attempts, plus any CREATED attempt that an earlier,
+//!    interrupted tick recorded but never started (the wrapper's O_EXCL claim
+//!    makes a double launch harmless).
+//! 3. In a second transaction it records the pids.
+//!
+//! Killed between 1 and 2, the next tick finds CREATED attempts with no
+//! claim and launches them; killed between 2 and 3, it finds their claims
+//! and adopts them. Either way each attempt's command runs at most once.
+
+mod lock;
+
+pub use lock::RunLock;
+
+use std::path::Path;
+
+use crate::model::{resources, AttemptStatus, Event, TaskSpec, TaskStatus};
+use crate::operators::{self, AttemptRef, Launched, Observation};
+use crate::store::{now_ms, AttemptRow, Store, Tx, TxError};
+use crate::{Error, Result};
+
+/// The overall state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Some task is pending, ready or running.
+    Running,
+    /// Every task completed or was allowed to fail.
+    Completed,
+    /// Every task is finished and at least one failed, was cancelled or skipped.
+    Failed,
+}
+
+impl RunState {
+    /// The upper-case name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "RUNNING",
+            RunState::Completed => "COMPLETED",
+            RunState::Failed => "FAILED",
+        }
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Default)]
+pub struct TickReport {
+    /// Attempts that finished (any outcome) in this tick.
+    pub finished: usize,
+    /// Attempts launched (new or recovered).
+    pub launched: usize,
+    /// Attempts adopted (found started by an earlier, interrupted process).
+    pub adopted: usize,
+    /// Children spawned by this process (so `run` can wake on their exit).
+    pub children: Vec<std::process::Child>,
+    /// The run's state after the tick.
+    pub state: Option<RunState>,
+}
+
+impl TickReport {
+    /// The run's state after the tick.
+    pub fn run_state(&self) -> RunState {
+        self.state.unwrap_or(RunState::Running)
+    }
+}
+
+struct ToLaunch {
+    attempt_id: i64,
+    task_id: String,
+    n: u32,
+    token: String,
+    spec: TaskSpec,
+}
+
+/// Runs one tick on the run in `run_dir`. The caller must hold the run's
+/// [`RunLock`].
+///
+/// Fails only on store or filesystem errors; a task whose process cannot be
+/// started is recorded as a failed attempt, not returned as an error.
+pub fn tick(store: &mut Store, run_dir: &Path) -> Result<TickReport> {
+    let mut report = TickReport::default();
+    let (to_launch, state) = store.write(|tx| {
+        let mut to_launch = reconcile(tx, run_dir, &mut report)?;
+        to_launch.extend(schedule(tx)?);
+        let state = if to_launch.is_empty() {
+            Some(update_run_state(tx)?)
+        } else {
+            None
+        };
+        Ok((to_launch, state))
+    })?;
+    report.state = state;
+    if to_launch.is_empty() {
+        return Ok(report);
+    }
+    let mut results = Vec::with_capacity(to_launch.len());
+    for l in &to_launch {
+        let launched = operators::by_name(&l.spec.operator)
+            .ok_or_else(|| {
+                Error::Input(format!("operator \"{}\" is not available", l.spec.operator))
+            })
+            .and_then(|op| {
+                let a = AttemptRef {
+                    run_dir,
+                    task_id: &l.task_id,
+                    n: l.n,
+                    token: &l.token,
+                    external_id: None,
+                };
+                op.launch(&a, &l.spec)
+            });
+        results.push(launched);
+    }
+    report.launched = to_launch.len();
+    let state = store.write(|tx| {
+        for (l, r) in to_launch.iter().zip(results.iter_mut()) {
+            match r {
+                Ok(Launched { external_id, child }) => {
+                    tx.update_attempt(
+                        l.attempt_id,
+                        AttemptStatus::Created.on(Event::Started)?,
+                        Some(external_id),
+                        Some(now_ms()),
+                        None,
+                        None,
+                        None,
+                    )?;
+                    report.children.extend(child.take());
+                }
+                Err(e) => {
+                    let reason = format!("could not start: {e}");
+                    finish(
+                        tx,
+                        l.attempt_id,
+                        &l.task_id,
+                        Outcome::Failed(None, reason),
+                        None,
+                        None,
+                    )?;
+                    report.finished += 1;
+                }
+            }
+        }
+        update_run_state(tx)
+    })?;
+    report.state = Some(state);
+    Ok(report)
+}
+
+/// Polls live attempts and applies what was seen; returns CREATED attempts
+/// that were never started and must be launched.
+fn reconcile(
+    tx: &Tx<'_>,
+    run_dir: &Path,
+    report: &mut TickReport,
+) -> Result<Vec<ToLaunch>, TxError> {
+    let active = tx.active_attempts()?;
+    let mut relaunch = Vec::new();
+    // Group by operator so each operator polls its attempts in one batch.
+    let mut by_op: std::collections::BTreeMap<String, Vec<&AttemptRow>> = Default::default();
+    for a in &active {
+        by_op.entry(a.operator.clone()).or_default().push(a);
+    }
+    for (name, rows) in by_op {
+        let Some(op) = operators::by_name(&name) else {
+            for a in rows {
+                let reason = format!("operator \"{name}\" is not available in this build");
+                finish(
+                    tx,
+                    a.id,
+                    &a.task_id,
+                    Outcome::Failed(None, reason),
+                    None,
+                    None,
+                )?;
+            }
+            continue;
+        };
+        let refs: Vec<AttemptRef<'_>> = rows
+            .iter()
+            .map(|a| AttemptRef {
+                run_dir,
+                task_id: &a.task_id,
+                n: a.n,
+                token: &a.token,
+                external_id: a.external_id.as_deref(),
+            })
+            .collect();
+        let seen = op.poll(&refs);
+        for ((a, r), obs) in rows.iter().zip(&refs).zip(seen) {
+            match obs {
+                Observation::NotStarted if a.status == AttemptStatus::Created => {
+                    let task = tx.task(&a.task_id)?.ok_or_else(|| {
+                        Error::Corrupt(format!("attempt of unknown task {}", a.task_id))
+                    })?;
+                    relaunch.push(ToLaunch {
+                        attempt_id: a.id,
+                        task_id: a.task_id.clone(),
+                        n: a.n,
+                        token: a.token.clone(),
+                        spec: task.spec,
+                    });
+                }
+                Observation::NotStarted => {
+                    let reason = "its start marker disappeared".to_string();
+                    finish(
+                        tx,
+                        a.id,
+                        &a.task_id,
+                        Outcome::Failed(None, reason),
+                        None,
+                        None,
+                    )?;
+                    report.finished += 1;
+                }
+                Observation::Running {
+                    external_id,
+                    started_at,
+                } => {
+                    if a.status == AttemptStatus::Created {
+                        tx.update_attempt(
+                            a.id,
+                            a.status.on(Event::Started)?,
+                            external_id.as_deref(),
+                            started_at,
+                            None,
+                            None,
+                            None,
+                        )?;
+                        tx.event(
+                            Some(&a.task_id),
+                            &format!("adopted attempt {} after a restart", a.n),
+                        )?;
+                        report.adopted += 1;
+                    }
+                    let start = started_at.or(a.started_at);
+                    if let Some(limit) = walltime_exceeded(tx, &a.task_id, start)? {
+                        op.cancel(r)?;
+                        let reason = format!(
+                            "TIMEOUT: ran longer than its walltime {}",
+                            resources::format_walltime(limit)
+                        );
+                        finish(
+                            tx,
+                            a.id,
+                            &a.task_id,
+                            Outcome::Failed(None, reason),
+                            None,
+                            None,
+                        )?;
+                        report.finished += 1;
+                    }
+                }
+                Observation::Exited {
+                    code,
+                    started_at,
+                    ended_at,
+                } => {
+                    let outcome = if code == 0 {
+                        Outcome::Succeeded
+                    } else {
+                        Outcome::Failed(Some(code), format!("exit code {code}"))
+                    };
+                    finish(tx, a.id, &a.task_id, outcome, started_at, ended_at)?;
+                    report.finished += 1;
+                }
+                Observation::Lost { reason } => {
+                    finish(
+                        tx,
+                        a.id,
+                        &a.task_id,
+                        Outcome::Failed(None, reason),
+                        None,
+                        None,
+                    )?;
+                    report.finished += 1;
+                }
+            }
+        }
+    }
+    Ok(relaunch)
+}
+
+fn walltime_exceeded(
+    tx: &Tx<'_>,
+    task_id: &str,
+    started_at: Option<i64>,
+) -> Result<Option<u64>, TxError> {
+    let Some(start) = started_at else {
+        return Ok(None);
+    };
+    let Some(task) = tx.task(task_id)? else {
+        return Ok(None);
+    };
+    Ok(task
+        .spec
+        .walltime_secs()
+        .filter(|limit| now_ms() - start > (*limit as i64) * 1000))
+}
+
+/// Records CREATED attempts for READY tasks that fit in the core budget.
+fn schedule(tx: &Tx<'_>) -> Result<Vec<ToLaunch>, TxError> {
+    let budget = tx.run()?.core_budget;
+    let mut free = budget.saturating_sub(tx.cores_in_use()?);
+    let mut out = Vec::new();
+    if free == 0 {
+        return Ok(out);
+    }
+    for id in tx.ready_task_ids(free as usize * 4 + 16)? {
+        let Some(task) = tx.task(&id)? else { continue };
+        if task.spec.cores > free {
+            continue;
+        }
+        let n = task.attempts + 1;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let attempt_id = tx.insert_attempt(&id, n, &token, &task.spec.operator, None)?;
+        tx.set_task(&id, task.status.on(Event::Launched)?, None, None)?;
+        free -= task.spec.cores;
+        out.push(ToLaunch {
+            attempt_id,
+            task_id: id,
+            n,
+            token,
+            spec: task.spec,
+        });
+        if free == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// How an attempt ended.
+pub(crate) enum Outcome {
+    Succeeded,
+    /// Exit code (if any) and reason.
+    Failed(Option<i32>, String),
+}
+
+/// Applies the end of an attempt to the attempt, its task and the task's
+/// dependants.
+fn finish(
+    tx: &Tx<'_>,
+    attempt_id: i64,
+    task_id: &str,
+    outcome: Outcome,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+) -> Result<(), TxError> {
+    let task = tx
+        .task(task_id)?
+        .ok_or_else(|| Error::Corrupt(format!("attempt of unknown task {task_id}")))?;
+    let ended_at = ended_at.or(Some(now_ms()));
+    let (attempt_event, code, reason) = match &outcome {
+        Outcome::Succeeded => (Event::Succeeded, Some(0), None),
+        Outcome::Failed(code, reason) => {
+            (Event::Failed { retry: false }, *code, Some(reason.as_str()))
+        }
+    };
+    tx.update_attempt(
+        attempt_id,
+        AttemptStatus::Running.on(attempt_event)?,
+        None,
+        started_at,
+        ended_at,
+        code,
+        reason,
+    )?;
+    if task.status != TaskStatus::Running {
+        // The task was cancelled meanwhile; the attempt's end changes nothing.
+        return Ok(());
+    }
+    match outcome {
+        Outcome::Succeeded => {
+            tx.set_task(task_id, task.status.on(Event::Succeeded)?, Some(0), None)?;
+            release_dependants(tx, task_id)?;
+        }
+        Outcome::Failed(code, reason) => {
+            let retry = task.retries_used < task.spec.retries;
+            let next = task.status.on(Event::Failed { retry })?;
+            if retry {
+                tx.bump_retries_used(task_id)?;
+                let why = format!("retrying after: {reason}");
+                tx.set_task(task_id, next, code, Some(&why))?;
+                tx.event(Some(task_id), &why)?;
+            } else {
+                tx.set_task(task_id, next, code, Some(&reason))?;
+                tx.event(Some(task_id), &format!("failed: {reason}"))?;
+                if task.spec.allow_failure {
+                    release_dependants(tx, task_id)?;
+                } else {
+                    block_dependants(tx, task_id, &format!("dependency \"{task_id}\" failed"))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn release_dependants(tx: &Tx<'_>, task_id: &str) -> Result<(), TxError> {
+    for id in tx.satisfy_dependants(task_id)? {
+        tx.set_task(&id, TaskStatus::Pending.on(Event::DepsMet)?, None, None)?;
+    }
+    Ok(())
+}
+
+/// Marks every PENDING task downstream of `task_id` SKIPPED, with `reason`.
+pub(crate) fn block_dependants(tx: &Tx<'_>, task_id: &str, reason: &str) -> Result<(), TxError> {
+    let mut stack = vec![task_id.to_string()];
+    while let Some(id) = stack.pop() {
+        for (dep, status) in tx.dependants(&id)? {
+            if status == TaskStatus::Pending {
+                tx.set_task(&dep, status.on(Event::DepBlocked)?, None, Some(reason))?;
+                stack.push(dep);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Derives the run's state from its tasks and stores it.
+pub(crate) fn update_run_state(tx: &Tx<'_>) -> Result<RunState, TxError> {
+    let state = if tx.has_unfinished()? {
+        RunState::Running
+    } else if tx.has_unsuccessful()? {
+        RunState::Failed
+    } else {
+        RunState::Completed
+    };
+    tx.set_run_status(state.as_str())?;
+    Ok(state)
+}

@@ -1,0 +1,20 @@
+//! matterstack-core: everything behind the `matterstack` binary, in layers whose
+//! dependencies point inward only (see `docs/ARCHITECTURE.md`):
+//!
+//! - [`model`]: plain data and rules (workspace spec, ids, resources, DAG
+//!   validation, the task/attempt state machine). No IO.
+//! - [`store`]: the SQLite store of one run. The only module that speaks SQL.
+//! - [`transport`]: how values cross a shell boundary (the one quoting function).
+//! - [`operators`]: how an attempt is carried out (`local` for now).
+//! - [`engine`]: one tick: poll → reconcile → schedule → launch.
+//! - [`app`]: the application API every face (CLI, later TUI and web) calls.
+
+pub mod app;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod operators;
+pub mod store;
+pub mod transport;
+
+pub use error::{Error, Result};

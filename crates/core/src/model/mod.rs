@@ -1,0 +1,10 @@
+//! Plain data and rules. Nothing in this module performs IO.
+
+pub mod dag;
+pub mod ids;
+pub mod resources;
+pub mod spec;
+pub mod state;
+
+pub use spec::{Command, RunSettings, TaskSpec, WorkspaceSpec};
+pub use state::{AttemptStatus, Event, Status, TaskStatus};

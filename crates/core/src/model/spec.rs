@@ -1,0 +1,405 @@
+//! The workspace file, `matterstack.toml`: parsing and validation.
+//!
+//! Parsing is pure: [`WorkspaceSpec::parse`] takes the text and returns
+//! either a spec in which every id, dependency, resource and operator is
+//! valid, or [`Error::Spec`] listing every problem found. Checks that need
+//! the filesystem (do input files exist?) are made by the application layer.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{dag, ids, resources};
+use crate::Error;
+
+/// Operators this build can run tasks on.
+pub const OPERATORS: &[&str] = &["local"];
+/// Operators that are part of the design but not in this build yet.
+pub const PLANNED_OPERATORS: &[&str] = &["ssh", "slurm", "pbs", "manual", "human"];
+
+/// A parsed and validated `matterstack.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSpec {
+    /// Settings of runs made from this workspace.
+    #[serde(default)]
+    pub run: RunSettings,
+    /// The tasks, in file order.
+    #[serde(default)]
+    pub tasks: Vec<TaskSpec>,
+}
+
+/// The `[run]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Core budget of the local operator (default: the machine's cores).
+    pub cores: Option<u32>,
+    /// Free text shown by `status`.
+    pub description: Option<String>,
+}
+
+/// What a task runs: a string for `sh -c`, or an argv array run directly.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Command {
+    /// Run by `sh -c` in the task directory.
+    Shell(String),
+    /// Run directly, without a shell.
+    Argv(Vec<String>),
+}
+
+/// One `[[tasks]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Unique id; names the directory `tasks/<id>/`.
+    pub id: String,
+    /// What to run.
+    pub command: Command,
+    /// Ids of tasks that must complete first.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Cores the task uses (counts against the core budget).
+    #[serde(default = "one")]
+    pub cores: u32,
+    /// Memory, with units (`"4GB"`); recorded, and passed to schedulers.
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// Walltime (`"01:00:00"`, `"30m"`); the task is killed and FAILED past it.
+    #[serde(default)]
+    pub walltime: Option<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Workspace-relative files or directories copied into the task directory.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Automatic retries after a failure.
+    #[serde(default)]
+    pub retries: u32,
+    /// When true, a failure does not fail the run, and dependants still run.
+    #[serde(default)]
+    pub allow_failure: bool,
+    /// Where the task runs.
+    #[serde(default = "local")]
+    pub operator: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn local() -> String {
+    "local".to_string()
+}
+
+impl TaskSpec {
+    /// Walltime in seconds, if set (validated at parse time).
+    pub fn walltime_secs(&self) -> Option<u64> {
+        self.walltime
+            .as_deref()
+            .and_then(|w| resources::parse_walltime_secs(w).ok())
+    }
+}
+
+impl WorkspaceSpec {
+    /// Parses and validates the text of a `matterstack.toml`.
+    ///
+    /// `file` is only used in messages. Fails with [`Error::Spec`] naming,
+    /// for malformed TOML, the line and column; otherwise every invalid id,
+    /// dependency, cycle, resource value, environment name, input path and
+    /// operator, each with its fix.
+    pub fn parse(text: &str, file: &Path) -> Result<WorkspaceSpec, Error> {
+        let spec: WorkspaceSpec = toml::from_str(text).map_err(|e| Error::Spec {
+            file: file.to_path_buf(),
+            problems: vec![toml_message(text, &e)],
+        })?;
+        let problems = spec.problems();
+        if problems.is_empty() {
+            Ok(spec)
+        } else {
+            Err(Error::Spec {
+                file: file.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// Every problem of a deserialized spec (empty when valid).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.tasks.is_empty() {
+            problems.push(
+                "no tasks: add at least one [[tasks]] table with an id and a command".to_string(),
+            );
+        }
+        if self.run.cores == Some(0) {
+            problems.push("[run] cores = 0: the core budget must be at least 1".to_string());
+        }
+        let mut bad_ids = HashSet::new();
+        for t in &self.tasks {
+            if let Err(m) = ids::check_id("task", &t.id) {
+                problems.push(m);
+                bad_ids.insert(t.id.as_str());
+            }
+        }
+        for t in self
+            .tasks
+            .iter()
+            .filter(|t| !bad_ids.contains(t.id.as_str()))
+        {
+            task_problems(t, self.run.cores, &mut problems);
+        }
+        problems.extend(dag::validate(
+            self.tasks
+                .iter()
+                .map(|t| (t.id.as_str(), t.depends_on.iter().map(String::as_str))),
+        ));
+        problems
+    }
+}
+
+fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) {
+    let id = &t.id;
+    match &t.command {
+        Command::Shell(s) if s.trim().is_empty() => problems.push(format!(
+            "task \"{id}\": command is empty; give a shell command string or an argv array"
+        )),
+        Command::Argv(v) if v.is_empty() || v[0].is_empty() => problems.push(format!(
+            "task \"{id}\": command array is empty; its first element is the program to run"
+        )),
+        _ => {}
+    }
+    if t.cores == 0 {
+        problems.push(format!(
+            "task \"{id}\": cores = 0; a task needs at least 1 core"
+        ));
+    }
+    if let Some(b) = budget {
+        if t.cores > b {
+            problems.push(format!(
+                "task \"{id}\": cores = {} exceeds the run's core budget [run] cores = {b}; lower it or raise the budget",
+                t.cores
+            ));
+        }
+    }
+    if let Some(m) = &t.memory {
+        if let Err(e) = resources::parse_memory_mb(m) {
+            problems.push(format!("task \"{id}\": {e}"));
+        }
+    }
+    if let Some(w) = &t.walltime {
+        if let Err(e) = resources::parse_walltime_secs(w) {
+            problems.push(format!("task \"{id}\": {e}"));
+        }
+    }
+    for name in t.env.keys() {
+        if let Err(e) = ids::check_env_name(name) {
+            problems.push(format!("task \"{id}\": env: {e}"));
+        }
+    }
+    let mut names = HashSet::new();
+    for input in &t.inputs {
+        match input_name(input) {
+            Err(e) => problems.push(format!("task \"{id}\": inputs: {e}")),
+            Ok(name) => {
+                if !names.insert(name.clone()) {
+                    problems.push(format!(
+                        "task \"{id}\": inputs: two inputs are both named \"{name}\" in the task directory; rename one"
+                    ));
+                }
+            }
+        }
+    }
+    if !OPERATORS.contains(&t.operator.as_str()) {
+        if PLANNED_OPERATORS.contains(&t.operator.as_str()) {
+            problems.push(format!(
+                "task \"{id}\": operator \"{}\" is not available in this build yet; use one of: {}",
+                t.operator,
+                OPERATORS.join(", ")
+            ));
+        } else {
+            problems.push(format!(
+                "task \"{id}\": unknown operator \"{}\"; use one of: {}",
+                t.operator,
+                OPERATORS.join(", ")
+            ));
+        }
+    }
+}
+
+/// Checks that an input path is relative and stays inside the workspace,
+/// and returns the name it gets in the task directory.
+pub fn input_name(input: &str) -> Result<String, String> {
+    let p = Path::new(input);
+    if input.is_empty() {
+        return Err("an input path is empty".to_string());
+    }
+    if p.is_absolute() {
+        return Err(format!(
+            "\"{input}\" is an absolute path; inputs are relative to the workspace, copy the file into it"
+        ));
+    }
+    let mut depth: i64 = 0;
+    for c in p.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(format!(
+                "\"{input}\" leaves the workspace; inputs must stay inside it"
+            ));
+        }
+    }
+    match p.file_name().and_then(|n| n.to_str()) {
+        Some(name) if !name.starts_with(".attempts") => Ok(name.to_string()),
+        _ => Err(format!("\"{input}\" does not name a file or directory")),
+    }
+}
+
+/// Resolves an input against the workspace root (already checked by [`input_name`]).
+pub fn input_source(root: &Path, input: &str) -> PathBuf {
+    root.join(input)
+}
+
+/// Formats a TOML error as `line L, column C: message`.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("malformed TOML at line {line}, column {col}: {msg}")
+        }
+        None => format!("malformed TOML: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<WorkspaceSpec, Vec<String>> {
+        WorkspaceSpec::parse(text, Path::new("matterstack.toml")).map_err(|e| match e {
+            Error::Spec { problems, .. } => problems,
+            other => panic!("{other}"),
+        })
+    }
+
+    #[test]
+    fn full_example() {
+        let spec = parse(
+            r#"
+            [run]
+            cores = 4
+            [[tasks]]
+            id = "prep"
+            command = ["python3", "prep.py", "--n", "3"]
+            inputs = ["data/geom.xyz"]
+            [[tasks]]
+            id = "calc"
+            command = "psi4 input.dat output.dat"
+            depends_on = ["prep"]
+            cores = 2
+            memory = "4GB"
+            walltime = "01:00:00"
+            env = { OMP_NUM_THREADS = "2" }
+            retries = 2
+            allow_failure = true
+            operator = "local"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(spec.run.cores, Some(4));
+        assert_eq!(spec.tasks.len(), 2);
+        let calc = &spec.tasks[1];
+        assert_eq!(
+            calc.command,
+            Command::Shell("psi4 input.dat output.dat".into())
+        );
+        assert_eq!(calc.walltime_secs(), Some(3600));
+        assert_eq!(spec.tasks[0].cores, 1);
+        assert_eq!(spec.tasks[0].operator, "local");
+    }
+
+    #[test]
+    fn malformed_toml_names_line_and_column() {
+        let p = parse("[[tasks]]\nid = \"a\"\ncommand = \"x\ncores = 1\n").unwrap_err();
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("malformed TOML at line 3, column"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let p = parse("[[tasks]]\nid = \"a\"\ncommand = \"x\"\ncoers = 2\n").unwrap_err();
+        assert!(p[0].contains("coers") && p[0].contains("line 4"), "{p:?}");
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let p = parse(
+            r#"
+            [[tasks]]
+            id = "a/b"
+            command = "x"
+            [[tasks]]
+            id = "c"
+            command = ""
+            memory = "lots"
+            walltime = "soon"
+            operator = "cloud"
+            inputs = ["../secret", "/etc/passwd"]
+            env = { "1BAD" = "x" }
+            [[tasks]]
+            id = "d"
+            command = "x"
+            operator = "slurm"
+            depends_on = ["e"]
+            "#,
+        )
+        .unwrap_err();
+        let all = p.join("\n");
+        for needle in [
+            "task id \"a/b\" contains a path separator",
+            "task \"c\": command is empty",
+            "memory \"lots\"",
+            "walltime \"soon\"",
+            "unknown operator \"cloud\"",
+            "\"../secret\" leaves the workspace",
+            "\"/etc/passwd\" is an absolute path",
+            "\"1BAD\" is invalid",
+            "operator \"slurm\" is not available in this build yet",
+            "depends_on \"e\" is not a task",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn dotdot_id_is_rejected() {
+        let p = parse("[[tasks]]\nid = \"..\"\ncommand = \"x\"\n").unwrap_err();
+        assert!(p[0].contains("\"..\""), "{p:?}");
+    }
+
+    #[test]
+    fn budget_is_checked() {
+        let p = parse("[run]\ncores = 2\n[[tasks]]\nid = \"a\"\ncommand = \"x\"\ncores = 8\n")
+            .unwrap_err();
+        assert!(p[0].contains("exceeds the run's core budget"), "{p:?}");
+    }
+
+    #[test]
+    fn inputs_inside_the_workspace_are_fine() {
+        assert_eq!(input_name("data/x.xyz").unwrap(), "x.xyz");
+        assert_eq!(input_name("a/../b.txt").unwrap(), "b.txt");
+        assert!(input_name("a/../../b").is_err());
+    }
+}

@@ -1,0 +1,668 @@
+//! The SQLite store of one run (`runs/<id>/state.sqlite`). This is the only
+//! module that speaks SQL.
+//!
+//! The database is opened in WAL mode with `synchronous=NORMAL` and foreign
+//! keys on; the file is created with mode 0600. Every writing tick runs in
+//! one `BEGIN IMMEDIATE` transaction ([`Store::write`]), so two processes can
+//! never interleave their decisions: the second waits (busy timeout) and then
+//! sees the first one's committed result.
+
+mod schema;
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::model::{AttemptStatus, TaskSpec, TaskStatus};
+use crate::{Error, Result};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A run's store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The run's own row.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    /// Run id.
+    pub id: String,
+    /// Absolute path of the workspace it was made from.
+    pub workspace: String,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+    /// `RUNNING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    /// Core budget of the local operator.
+    pub core_budget: u32,
+}
+
+/// What the store knows of a task.
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    /// Task id.
+    pub id: String,
+    /// Current status.
+    pub status: TaskStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Automatic retries used since the last manual retry.
+    pub retries_used: u32,
+    /// Exit code of the last finished attempt.
+    pub exit_code: Option<i32>,
+    /// Why it is in its state (failure reason, skip cause).
+    pub reason: Option<String>,
+    /// The task's spec.
+    pub spec: TaskSpec,
+}
+
+/// A short row for listings.
+#[derive(Debug, Clone)]
+pub struct TaskSummary {
+    /// Task id.
+    pub id: String,
+    /// Current status.
+    pub status: TaskStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Exit code of the last finished attempt.
+    pub exit_code: Option<i32>,
+    /// Why it is in its state.
+    pub reason: Option<String>,
+}
+
+/// An attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    /// Row id.
+    pub id: i64,
+    /// The task it belongs to.
+    pub task_id: String,
+    /// 1-based attempt number within the task.
+    pub n: u32,
+    /// Idempotency token; travels with the process.
+    pub token: String,
+    /// Operator name.
+    pub operator: String,
+    /// Status.
+    pub status: AttemptStatus,
+    /// Pid or scheduler id, once known.
+    pub external_id: Option<String>,
+    /// Recorded, ms since the epoch.
+    pub created_at: i64,
+    /// Started, ms since the epoch.
+    pub started_at: Option<i64>,
+    /// Ended, ms since the epoch.
+    pub ended_at: Option<i64>,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Failure reason.
+    pub reason: Option<String>,
+}
+
+impl Store {
+    /// Creates a new store at `path` (which must not exist) holding the run
+    /// and its tasks, all in one transaction.
+    ///
+    /// Fails if the file exists, cannot be created, or SQLite fails.
+    pub fn create(path: &Path, run: &RunRow, spec_toml: &str, tasks: &[TaskSpec]) -> Result<Store> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io("create", path, e))?;
+        let mut store = Store::open(path)?;
+        store.write(|tx| {
+            tx.execute(
+                "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    run.id,
+                    run.workspace,
+                    run.created_at,
+                    run.status,
+                    run.core_budget,
+                    spec_toml
+                ],
+            )?;
+            let now = now_ms();
+            let mut ins = tx.prepare(
+                "INSERT INTO tasks (id, seq, spec, status, remaining_deps, cores, retries,
+                                    allow_failure, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (seq, t) in tasks.iter().enumerate() {
+                let status = if t.depends_on.is_empty() {
+                    TaskStatus::Ready
+                } else {
+                    TaskStatus::Pending
+                };
+                let spec = serde_json::to_string(t).map_err(|e| Error::Corrupt(e.to_string()))?;
+                ins.execute(params![
+                    t.id,
+                    seq as i64,
+                    spec,
+                    status.as_str(),
+                    t.depends_on.len() as i64,
+                    t.cores,
+                    t.retries,
+                    t.allow_failure,
+                    now
+                ])?;
+            }
+            let mut dep =
+                tx.prepare("INSERT OR IGNORE INTO deps (task_id, dep_id) VALUES (?1, ?2)")?;
+            for t in tasks {
+                for d in &t.depends_on {
+                    dep.execute(params![t.id, d])?;
+                }
+            }
+            // Duplicate depends_on entries count once.
+            tx.execute_batch(
+                "UPDATE tasks SET remaining_deps =
+                    (SELECT count(*) FROM deps WHERE deps.task_id = tasks.id)
+                 WHERE remaining_deps > 0",
+            )?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Opens an existing store and brings its schema up to date.
+    ///
+    /// Fails if the file is missing, is not a matterstack store, or a
+    /// migration fails.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(Error::Input(format!(
+                "{} does not exist: not a run directory (make one with `matterstack init`)",
+                path.display()
+            )));
+        }
+        let sql = |source| Error::Store {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sql)?;
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| Error::Migration {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits if it
+    /// returns `Ok`; rolls back otherwise.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, TxError>) -> Result<T> {
+        self.with_tx(TransactionBehavior::Immediate, f)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, TxError>) -> Result<T> {
+        self.with_tx(TransactionBehavior::Deferred, f)
+    }
+
+    fn with_tx<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, TxError>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let sql = |source| Error::Store {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction_with_behavior(behavior).map_err(sql)?;
+        let wrapped = Tx { tx };
+        match f(&wrapped) {
+            Ok(v) => {
+                wrapped.tx.commit().map_err(sql)?;
+                Ok(v)
+            }
+            Err(TxError::Sql(e)) => Err(sql(e)),
+            Err(TxError::Other(e)) => Err(e),
+        }
+    }
+}
+
+/// An error inside a transaction: SQL, or anything else (which rolls back too).
+#[derive(Debug)]
+pub enum TxError {
+    /// SQLite failed.
+    Sql(rusqlite::Error),
+    /// Something else failed.
+    Other(Error),
+}
+
+impl From<rusqlite::Error> for TxError {
+    fn from(e: rusqlite::Error) -> Self {
+        TxError::Sql(e)
+    }
+}
+
+impl From<Error> for TxError {
+    fn from(e: Error) -> Self {
+        TxError::Other(e)
+    }
+}
+
+impl From<crate::model::state::IllegalTransition> for TxError {
+    fn from(e: crate::model::state::IllegalTransition) -> Self {
+        TxError::Other(e.into())
+    }
+}
+
+/// A transaction on the store, with typed queries.
+pub struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+type R<T> = std::result::Result<T, TxError>;
+
+fn parse_status<T: std::str::FromStr<Err = String>>(s: String) -> R<T> {
+    s.parse()
+        .map_err(|e: String| TxError::Other(Error::Corrupt(e)))
+}
+
+impl Tx<'_> {
+    /// The run row.
+    pub fn run(&self) -> R<RunRow> {
+        Ok(self.query_row(
+            "SELECT id, workspace, created_at, status, core_budget FROM run",
+            [],
+            |r| {
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    workspace: r.get(1)?,
+                    created_at: r.get(2)?,
+                    status: r.get(3)?,
+                    core_budget: r.get(4)?,
+                })
+            },
+        )?)
+    }
+
+    /// The workspace spec the run was made from (its `matterstack.toml` text).
+    pub fn spec_toml(&self) -> R<String> {
+        Ok(self.query_row("SELECT spec_toml FROM run", [], |r| r.get(0))?)
+    }
+
+    /// Sets the run's status if it changed; returns whether it did.
+    pub fn set_run_status(&self, status: &str) -> R<bool> {
+        Ok(self.execute(
+            "UPDATE run SET status = ?1 WHERE status <> ?1",
+            params![status],
+        )? > 0)
+    }
+
+    /// One task, or `None`.
+    pub fn task(&self, id: &str) -> R<Option<TaskRow>> {
+        let row = self
+            .query_row(
+                "SELECT id, status, attempts, retries_used, exit_code, reason, spec
+                 FROM tasks WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(
+            |(id, st, attempts, retries_used, exit_code, reason, spec)| {
+                Ok(TaskRow {
+                    id,
+                    status: parse_status(st)?,
+                    attempts,
+                    retries_used,
+                    exit_code,
+                    reason,
+                    spec: serde_json::from_str(&spec)
+                        .map_err(|e| TxError::Other(Error::Corrupt(e.to_string())))?,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    /// Ids of READY tasks in declaration order, at most `limit`.
+    pub fn ready_task_ids(&self, limit: usize) -> R<Vec<String>> {
+        let mut st = self
+            .prepare_cached("SELECT id FROM tasks WHERE status = 'READY' ORDER BY seq LIMIT ?1")?;
+        let ids = st
+            .query_map(params![limit as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Sets a task's status, exit code and reason.
+    pub fn set_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+    ) -> R<()> {
+        self.prepare_cached(
+            "UPDATE tasks SET status = ?2, exit_code = ?3, reason = ?4, updated_at = ?5
+             WHERE id = ?1",
+        )?
+        .execute(params![id, status.as_str(), exit_code, reason, now_ms()])?;
+        Ok(())
+    }
+
+    /// Counts one more automatic retry of a task.
+    pub fn bump_retries_used(&self, id: &str) -> R<()> {
+        self.prepare_cached("UPDATE tasks SET retries_used = retries_used + 1 WHERE id = ?1")?
+            .execute(params![id])?;
+        Ok(())
+    }
+
+    /// Resets the automatic retry counter (on a manual retry).
+    pub fn reset_retries_used(&self, id: &str) -> R<()> {
+        self.execute(
+            "UPDATE tasks SET retries_used = 0 WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(())
+    }
+
+    /// Marks one dependency of each dependant of `id` as satisfied and
+    /// returns the dependants that are PENDING with nothing left to wait for.
+    pub fn satisfy_dependants(&self, id: &str) -> R<Vec<String>> {
+        self.prepare_cached(
+            "UPDATE tasks SET remaining_deps = remaining_deps - 1
+             WHERE id IN (SELECT task_id FROM deps WHERE dep_id = ?1)",
+        )?
+        .execute(params![id])?;
+        let mut st = self.prepare_cached(
+            "SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id
+             WHERE d.dep_id = ?1 AND t.status = 'PENDING' AND t.remaining_deps = 0",
+        )?;
+        let ids = st
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Direct dependants of `id` with their status.
+    pub fn dependants(&self, id: &str) -> R<Vec<(String, TaskStatus)>> {
+        let mut st = self.prepare_cached(
+            "SELECT t.id, t.status FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1",
+        )?;
+        let rows: Vec<(String, String)> = st
+            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(id, s)| Ok((id, parse_status(s)?)))
+            .collect()
+    }
+
+    /// Recounts the unsatisfied dependencies of `id` (a dependency is
+    /// satisfied when COMPLETED, or FAILED with `allow_failure`) and returns
+    /// the new count.
+    pub fn recount_deps(&self, id: &str) -> R<u32> {
+        self.execute(
+            "UPDATE tasks SET remaining_deps = (
+                 SELECT count(*) FROM deps d JOIN tasks t ON t.id = d.dep_id
+                 WHERE d.task_id = ?1
+                   AND NOT (t.status = 'COMPLETED' OR (t.status = 'FAILED' AND t.allow_failure))
+             ) WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(self.query_row(
+            "SELECT remaining_deps FROM tasks WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Records a new attempt (status CREATED) and returns its row id.
+    /// Bumps the task's attempt count.
+    pub fn insert_attempt(
+        &self,
+        task_id: &str,
+        n: u32,
+        token: &str,
+        operator: &str,
+        parent: Option<i64>,
+    ) -> R<i64> {
+        self.prepare_cached(
+            "INSERT INTO attempts (task_id, n, token, operator, status, created_at, parent)
+             VALUES (?1, ?2, ?3, ?4, 'CREATED', ?5, ?6)",
+        )?
+        .execute(params![task_id, n, token, operator, now_ms(), parent])?;
+        let id = self.last_insert_rowid();
+        self.prepare_cached("UPDATE tasks SET attempts = ?2 WHERE id = ?1")?
+            .execute(params![task_id, n])?;
+        Ok(id)
+    }
+
+    /// Updates an attempt; `None` fields keep their value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_attempt(
+        &self,
+        id: i64,
+        status: AttemptStatus,
+        external_id: Option<&str>,
+        started_at: Option<i64>,
+        ended_at: Option<i64>,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+    ) -> R<()> {
+        self.prepare_cached(
+            "UPDATE attempts SET status = ?2,
+                external_id = coalesce(?3, external_id),
+                started_at = coalesce(?4, started_at),
+                ended_at = coalesce(?5, ended_at),
+                exit_code = coalesce(?6, exit_code),
+                reason = coalesce(?7, reason)
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            status.as_str(),
+            external_id,
+            started_at,
+            ended_at,
+            exit_code,
+            reason
+        ])?;
+        Ok(())
+    }
+
+    /// Attempts that may still have a live process (CREATED or RUNNING).
+    pub fn active_attempts(&self) -> R<Vec<AttemptRow>> {
+        self.attempts_where("status IN ('CREATED', 'RUNNING')", params![])
+    }
+
+    /// Every attempt of a task, oldest first.
+    pub fn attempts_of(&self, task_id: &str) -> R<Vec<AttemptRow>> {
+        self.attempts_where("task_id = ?1 ORDER BY n", params![task_id])
+    }
+
+    /// The latest attempt of a task.
+    pub fn last_attempt(&self, task_id: &str) -> R<Option<AttemptRow>> {
+        Ok(self
+            .attempts_where("task_id = ?1 ORDER BY n DESC LIMIT 1", params![task_id])?
+            .pop())
+    }
+
+    fn attempts_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> R<Vec<AttemptRow>> {
+        let mut st = self.prepare_cached(&format!(
+            "SELECT id, task_id, n, token, operator, status, external_id, created_at,
+                    started_at, ended_at, exit_code, reason
+             FROM attempts WHERE {clause}"
+        ))?;
+        let rows = st
+            .query_map(p, |r| {
+                Ok((
+                    AttemptRow {
+                        id: r.get(0)?,
+                        task_id: r.get(1)?,
+                        n: r.get(2)?,
+                        token: r.get(3)?,
+                        operator: r.get(4)?,
+                        status: AttemptStatus::Created,
+                        external_id: r.get(6)?,
+                        created_at: r.get(7)?,
+                        started_at: r.get(8)?,
+                        ended_at: r.get(9)?,
+                        exit_code: r.get(10)?,
+                        reason: r.get(11)?,
+                    },
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(mut a, s)| {
+                a.status = parse_status(s)?;
+                Ok(a)
+            })
+            .collect()
+    }
+
+    /// Cores held by live attempts.
+    pub fn cores_in_use(&self) -> R<u32> {
+        Ok(self.query_row(
+            "SELECT coalesce(sum(t.cores), 0) FROM attempts a JOIN tasks t ON t.id = a.task_id
+             WHERE a.status IN ('CREATED', 'RUNNING')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// True while some task is PENDING, READY or RUNNING.
+    pub fn has_unfinished(&self) -> R<bool> {
+        Ok(self.query_row(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('PENDING', 'READY', 'RUNNING'))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// True if some task ended in a way that fails the run.
+    pub fn has_unsuccessful(&self) -> R<bool> {
+        Ok(self.query_row(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('CANCELLED', 'SKIPPED'))
+                 OR EXISTS (SELECT 1 FROM tasks WHERE status = 'FAILED' AND NOT allow_failure)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Number of tasks in each status (only statuses present).
+    pub fn counts(&self) -> R<BTreeMap<String, u64>> {
+        let mut st = self.prepare_cached("SELECT status, count(*) FROM tasks GROUP BY status")?;
+        let m = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .map(|r| r.map(|(s, n)| (s, n as u64)))
+            .collect::<Result<_, _>>()?;
+        Ok(m)
+    }
+
+    /// Every task, in declaration order.
+    pub fn task_summaries(&self) -> R<Vec<TaskSummary>> {
+        let mut st = self.prepare_cached(
+            "SELECT id, status, attempts, exit_code, reason FROM tasks ORDER BY seq",
+        )?;
+        let rows: Vec<(TaskSummary, String)> = st
+            .query_map([], |r| {
+                let t = TaskSummary {
+                    id: r.get(0)?,
+                    status: TaskStatus::Pending,
+                    attempts: r.get(2)?,
+                    exit_code: r.get(3)?,
+                    reason: r.get(4)?,
+                };
+                Ok((t, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(mut t, s)| {
+                t.status = parse_status(s)?;
+                Ok(t)
+            })
+            .collect()
+    }
+
+    /// Ids of tasks in one of `statuses`.
+    pub fn task_ids_with_status(&self, statuses: &[TaskStatus]) -> R<Vec<String>> {
+        let list = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut st = self.prepare(&format!(
+            "SELECT id FROM tasks WHERE status IN ({list}) ORDER BY seq"
+        ))?;
+        let ids = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Appends to the run's event log.
+    pub fn event(&self, task_id: Option<&str>, message: &str) -> R<()> {
+        self.prepare_cached("INSERT INTO events (at, task_id, message) VALUES (?1, ?2, ?3)")?
+            .execute(params![now_ms(), task_id, message])?;
+        Ok(())
+    }
+
+    /// The last `limit` events, oldest first.
+    pub fn events(&self, limit: usize) -> R<Vec<(i64, Option<String>, String)>> {
+        let mut st = self.prepare(
+            "SELECT at, task_id, message FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?1)
+             ORDER BY id",
+        )?;
+        let rows = st
+            .query_map(params![limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests;

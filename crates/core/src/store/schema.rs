@@ -1,0 +1,73 @@
+//! The schema, as an ordered list of migrations (tracked in `user_version`).
+//! Never edit a released migration: append a new one.
+
+use rusqlite_migration::{Migrations, M};
+
+const V1: &str = r#"
+CREATE TABLE run (
+    id          TEXT PRIMARY KEY,
+    workspace   TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    core_budget INTEGER NOT NULL,
+    spec_toml   TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id             TEXT PRIMARY KEY,
+    seq            INTEGER NOT NULL UNIQUE,
+    spec           TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    remaining_deps INTEGER NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    retries_used   INTEGER NOT NULL DEFAULT 0,
+    exit_code      INTEGER,
+    reason         TEXT,
+    cores          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    allow_failure  INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+);
+CREATE INDEX tasks_by_status ON tasks(status, seq);
+CREATE TABLE deps (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    dep_id  TEXT NOT NULL REFERENCES tasks(id),
+    PRIMARY KEY (task_id, dep_id)
+) WITHOUT ROWID;
+CREATE INDEX deps_by_dep ON deps(dep_id, task_id);
+CREATE TABLE attempts (
+    id          INTEGER PRIMARY KEY,
+    task_id     TEXT NOT NULL REFERENCES tasks(id),
+    n           INTEGER NOT NULL,
+    token       TEXT NOT NULL UNIQUE,
+    operator    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    external_id TEXT,
+    created_at  INTEGER NOT NULL,
+    started_at  INTEGER,
+    ended_at    INTEGER,
+    exit_code   INTEGER,
+    reason      TEXT,
+    parent      INTEGER REFERENCES attempts(id),
+    UNIQUE (task_id, n)
+);
+CREATE INDEX attempts_active ON attempts(status) WHERE status IN ('CREATED', 'RUNNING');
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    task_id TEXT,
+    message TEXT NOT NULL
+);
+"#;
+
+/// All migrations, oldest first.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

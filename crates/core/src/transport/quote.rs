@@ -1,0 +1,95 @@
+/// Quotes `value` for a POSIX shell so that the shell passes exactly these
+/// bytes on as one word.
+///
+/// Uses single quotes, with each embedded `'` written as `'\''`. Inside
+/// single quotes no character is special (`$`, backticks, `\`, newlines and
+/// non-ASCII bytes arrive unchanged). Plain words made of safe characters
+/// are returned bare, for readable scripts. Never fails.
+pub fn quote(value: &str) -> String {
+    let safe = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if safe {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Quotes each word and joins them with spaces: an argv as one shell line.
+pub fn quote_all<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Runs `printf %s <quoted>` through a real `sh` and returns what it printed.
+    fn through_sh(value: &str) -> Vec<u8> {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote(value)))
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success());
+        out.stdout
+    }
+
+    #[test]
+    fn hostile_values_arrive_unchanged() {
+        for v in [
+            "",
+            "plain",
+            "with space",
+            "it's",
+            "''",
+            "$(touch /tmp/ms-pwned)",
+            "`id`",
+            "a\nb",
+            "back\\slash",
+            "tab\there",
+            "ünïcødé λ",
+            "*",
+            "~",
+            "-n",
+            "a;b|c&d>e<f",
+            "\"dq\"",
+            "!bang",
+        ] {
+            assert_eq!(
+                through_sh(v),
+                v.as_bytes(),
+                "value {v:?} quoted as {}",
+                quote(v)
+            );
+        }
+        assert!(!std::path::Path::new("/tmp/ms-pwned").exists());
+    }
+
+    #[test]
+    fn argv_round_trip() {
+        let argv = ["printf", "%s|", "a b", "$HOME", "x'y"];
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(quote_all(&argv))
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"a b|$HOME|x'y|");
+    }
+}

@@ -1,0 +1,170 @@
+//! One function per command.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView};
+use matterstack_core::engine::RunState;
+
+use super::{style, Cmd};
+
+pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
+    match cmd {
+        Cmd::Init { workspace, run_id } => {
+            let dir = app::init(&workspace, &InitOptions { run_id })?;
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            println!("created run {name}");
+            println!("{}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Step { run } => {
+            let mut run = Run::open(&run)?;
+            let r = run.step()?;
+            println!(
+                "launched {}, finished {}, adopted {}; run {}",
+                r.launched,
+                r.finished,
+                r.adopted,
+                style::status(r.run_state().as_str())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run { run, poll } => {
+            if !(poll.is_finite() && poll > 0.0 && poll <= 3600.0) {
+                return Err(matterstack_core::Error::Input(format!(
+                    "--poll {poll}: give a number of seconds between 0 and 3600, e.g. --poll 2"
+                ))
+                .into());
+            }
+            let mut run = Run::open(&run)?;
+            let state = run.run_until_done(Duration::from_secs_f64(poll), |_| {})?;
+            let view = run.view()?;
+            print_counts(&view);
+            Ok(if state == RunState::Completed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Status { run, json } => {
+            let view = Run::open(&run)?.view()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print_status(&view);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Cancel { run, tasks } => {
+            let outcomes = Run::open(&run)?.cancel(&tasks)?;
+            for o in &outcomes {
+                if o.cancelled {
+                    println!("cancelled {} (was {})", o.id, o.was);
+                } else {
+                    println!("{} already {}", o.id, o.was);
+                }
+            }
+            if outcomes.is_empty() {
+                println!("nothing to cancel");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Retry { run, task } => {
+            Run::open(&run)?.retry(&task)?;
+            println!("{task} will run again at the next step");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Logs {
+            run,
+            task,
+            stderr,
+            follow,
+            attempt,
+        } => {
+            let stream = if stderr {
+                LogStream::Stderr
+            } else {
+                LogStream::Stdout
+            };
+            logs(&mut Run::open(&run)?, &task, stream, follow, attempt)
+        }
+    }
+}
+
+fn print_counts(view: &RunView) {
+    let parts: Vec<String> = view
+        .counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, n)| format!("{n} {}", s.to_lowercase()))
+        .collect();
+    println!(
+        "run {} {}: {}",
+        view.run,
+        style::status(&view.status),
+        parts.join(", ")
+    );
+}
+
+fn print_status(view: &RunView) {
+    print_counts(view);
+    let width = view
+        .tasks
+        .iter()
+        .map(|t| t.id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:<9}  {:>8}  {:>4}  REASON",
+        "TASK", "STATUS", "ATTEMPTS", "EXIT"
+    );
+    for t in &view.tasks {
+        let exit = t.exit_code.map_or("-".to_string(), |c| c.to_string());
+        // Pad before colouring so escape codes do not break alignment.
+        let status = format!("{:<9}", t.status);
+        println!(
+            "{:<width$}  {}  {:>8}  {:>4}  {}",
+            t.id,
+            status.replace(&t.status, &style::status(&t.status)),
+            t.attempts,
+            exit,
+            t.reason.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn logs(
+    run: &mut Run,
+    task: &str,
+    stream: LogStream,
+    follow: bool,
+    attempt: Option<u32>,
+) -> Result<ExitCode> {
+    let target = run.log(task, stream, attempt)?;
+    let mut out = std::io::stdout().lock();
+    let mut pos = 0u64;
+    loop {
+        let live = follow && run.attempt_live(task, target.attempt)?;
+        if let Ok(mut f) = std::fs::File::open(&target.path) {
+            f.seek(SeekFrom::Start(pos))?;
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)
+                .with_context(|| format!("read {}", target.path.display()))?;
+            pos += buf.len() as u64;
+            out.write_all(&buf)?;
+            out.flush()?;
+        } else if !follow {
+            bail!("no log yet at {}", target.path.display());
+        }
+        if !live {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

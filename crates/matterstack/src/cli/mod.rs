@@ -1,0 +1,117 @@
+//! Command-line parsing and dispatch. Each command calls the application API
+//! and presents the result; no decisions are made here.
+//!
+//! Exit codes: 0 success; 1 a run finished unsuccessfully or a runtime error
+//! (IO, store); 2 bad input (invalid workspace, unknown task, bad flag).
+
+mod commands;
+mod style;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Durable runs of scientific calculations: kill it anywhere, carry on.
+#[derive(Debug, Parser)]
+#[command(name = "matterstack", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  matterstack init examples/demo\n  matterstack run examples/demo/runs/<id>\n  matterstack status examples/demo/runs/<id> --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create a run directory from a workspace's matterstack.toml.
+    #[command(
+        after_help = "Prints the new run directory as its last line.\n\nExample:\n  run=$(matterstack init examples/demo | tail -n1)"
+    )]
+    Init {
+        /// The workspace directory (holding matterstack.toml).
+        workspace: PathBuf,
+        /// The run id (default: a timestamp with a random suffix).
+        #[arg(long, value_name = "ID")]
+        run_id: Option<String>,
+    },
+    /// Advance a run once: poll, start ready tasks, commit, exit.
+    #[command(after_help = "Example:\n  matterstack step examples/demo/runs/demo-1")]
+    Step {
+        /// The run directory.
+        run: PathBuf,
+    },
+    /// Step a run until every task has finished.
+    #[command(
+        after_help = "Exit status 0 only when every task completed or was allowed to fail.\n\nExample:\n  matterstack run examples/demo/runs/demo-1 --poll 2"
+    )]
+    Run {
+        /// The run directory.
+        run: PathBuf,
+        /// Seconds between polls of tasks this process did not start itself.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+        poll: f64,
+    },
+    /// Show a run's tasks and their states.
+    #[command(
+        after_help = "Example:\n  matterstack status examples/demo/runs/demo-1 --json | jq .counts"
+    )]
+    Status {
+        /// The run directory.
+        run: PathBuf,
+        /// Print JSON: {run, status, counts, tasks: [{id, status, attempts, exit_code}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel tasks (all unfinished ones when none are named).
+    #[command(after_help = "Example:\n  matterstack cancel examples/demo/runs/demo-1 relax")]
+    Cancel {
+        /// The run directory.
+        run: PathBuf,
+        /// Tasks to cancel.
+        tasks: Vec<String>,
+    },
+    /// Run a failed, cancelled or skipped task again.
+    #[command(after_help = "Example:\n  matterstack retry examples/demo/runs/demo-1 relax")]
+    Retry {
+        /// The run directory.
+        run: PathBuf,
+        /// The task.
+        task: String,
+    },
+    /// Print a task's output.
+    #[command(
+        after_help = "Example:\n  matterstack logs examples/demo/runs/demo-1 relax --stderr --follow"
+    )]
+    Logs {
+        /// The run directory.
+        run: PathBuf,
+        /// The task.
+        task: String,
+        /// Show standard error instead of standard output.
+        #[arg(long)]
+        stderr: bool,
+        /// Keep printing while the attempt runs.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Which attempt (default: the latest).
+        #[arg(long, value_name = "N")]
+        attempt: Option<u32>,
+    },
+}
+
+/// Parses the command line, runs the command and maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            let user = e
+                .downcast_ref::<matterstack_core::Error>()
+                .is_some_and(|e| e.is_user_error());
+            eprintln!("{}: {e:#}", style::error_label());
+            ExitCode::from(if user { 2 } else { 1 })
+        }
+    }
+}
