@@ -196,7 +196,9 @@ fn reconcile(
         let seen = op.poll(&refs);
         for ((a, r), obs) in rows.iter().zip(&refs).zip(seen) {
             match obs {
-                Observation::NotStarted if a.status == AttemptStatus::Created => {
+                Observation::NotStarted => {
+                    // Recorded (perhaps even spawned) but no wrapper claimed
+                    // it: the command has not run, so launching is safe.
                     let task = tx.task(&a.task_id)?.ok_or_else(|| {
                         Error::Corrupt(format!("attempt of unknown task {}", a.task_id))
                     })?;
@@ -208,23 +210,11 @@ fn reconcile(
                         spec: task.spec,
                     });
                 }
-                Observation::NotStarted => {
-                    let reason = "its start marker disappeared".to_string();
-                    finish(
-                        tx,
-                        a.id,
-                        &a.task_id,
-                        Outcome::Failed(None, reason),
-                        None,
-                        None,
-                    )?;
-                    report.finished += 1;
-                }
                 Observation::Running {
                     external_id,
                     started_at,
                 } => {
-                    if a.status == AttemptStatus::Created {
+                    if a.status == AttemptStatus::Created && external_id.is_some() {
                         tx.update_attempt(
                             a.id,
                             a.status.on(Event::Started)?,

@@ -110,7 +110,21 @@ fn observe(a: &AttemptRef<'_>) -> Observation {
     let claim_path = files.claim();
     let claim_meta = match fs::metadata(&claim_path) {
         Ok(m) => m,
-        Err(_) => return Observation::NotStarted,
+        Err(_) => {
+            // Spawned but not yet claimed: the wrapper is starting up.
+            let starting = a
+                .external_id
+                .and_then(|id| id.parse().ok())
+                .is_some_and(|pid| alive(pid, a.token));
+            return if starting {
+                Observation::Running {
+                    external_id: a.external_id.map(str::to_string),
+                    started_at: None,
+                }
+            } else {
+                Observation::NotStarted
+            };
+        }
     };
     let started_at = mtime_ms(&claim_meta);
     if let Some(obs) = read_exit(&files, started_at) {

@@ -1,1 +1,8 @@
+//! End-to-end tests: the real `matterstack` binary on temporary workspaces.
+//! One test binary (fast to link), one module per area, and a small builder
+//! in `support`.
 
+mod bad_input;
+mod cli;
+mod crash;
+mod support;

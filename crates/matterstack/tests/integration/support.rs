@@ -1,0 +1,121 @@
+//! A tiny builder: a temporary workspace, and the binary run against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_matterstack");
+
+/// A temporary workspace directory.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+/// The result of one command.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or("")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Workspace {
+    /// A workspace whose matterstack.toml is `toml`.
+    pub fn new(toml: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("matterstack.toml"), toml).expect("write toml");
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (creating parent directories) relative to the workspace.
+    pub fn file(&self, rel: &str, contents: &str) -> &Self {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+        self
+    }
+
+    /// Runs `matterstack ARGS` with the workspace as working directory.
+    pub fn ms(&self, args: &[&str]) -> Out {
+        ms_in(self.path(), args)
+    }
+
+    /// `init` that must succeed; returns the run directory.
+    pub fn init(&self, run_id: &str) -> PathBuf {
+        let out = self.ms(&["init", ".", "--run-id", run_id]);
+        assert_eq!(out.code, 0, "init failed: {out:?}");
+        PathBuf::from(out.last_line())
+    }
+
+    pub fn runs_dir_exists(&self) -> bool {
+        self.path().join("runs").exists()
+    }
+}
+
+pub fn ms_in(cwd: &Path, args: &[&str]) -> Out {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run matterstack")
+        .into()
+}
+
+/// `status --json` of a run.
+pub fn status(run: &Path) -> serde_json::Value {
+    let out = ms_in(run, &["status", run.to_str().unwrap(), "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    out.json()
+}
+
+/// The status of one task in a `status --json` document.
+pub fn task_status<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("no task {id} in {status}"))
+}
+
+/// Polls `cond` until true or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
