@@ -427,3 +427,6 @@ pub(crate) fn update_run_state(tx: &Tx<'_>) -> Result<RunState, TxError> {
     tx.set_run_status(state.as_str())?;
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests;

@@ -345,3 +345,28 @@ fn status_of_a_non_run_is_a_clear_user_error() {
     let out = ws.ms(&["run", ".", "--poll", "-1"]);
     assert_eq!(out.code, 2);
 }
+
+#[test]
+fn a_step_waits_while_another_process_holds_the_run() {
+    let ws = Workspace::new("[[tasks]]\nid = \"t\"\ncommand = \"true\"\n");
+    let run = ws.init("r");
+    let lock = matterstack_core::engine::RunLock::acquire(&run).unwrap();
+    let mut step = std::process::Command::new(crate::support::BIN)
+        .args(["step", s(&run)])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        step.try_wait().unwrap().is_none(),
+        "step must wait for the lock"
+    );
+    assert_eq!(
+        task_status(&status(&run), "t")["attempts"],
+        0,
+        "and must not act"
+    );
+    drop(lock);
+    assert!(step.wait().unwrap().success());
+    assert_eq!(task_status(&status(&run), "t")["attempts"], 1);
+}
