@@ -40,10 +40,9 @@ fn record_attempt(store: &mut Store) -> (i64, String) {
 }
 
 fn tick_until_done(run: &Path) -> TickReport {
-    let mut last = TickReport::default();
     for _ in 0..300 {
         let mut store = Store::open(&run.join("state.sqlite")).unwrap();
-        last = tick(&mut store, run).unwrap();
+        let mut last = tick(&mut store, run).unwrap();
         for mut c in last.children.drain(..) {
             c.wait().unwrap();
         }
