@@ -93,3 +93,28 @@ mod tests {
         assert_eq!(out.stdout, b"a b|$HOME|x'y|");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::process::Command;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Any string without NUL (which no argv can carry) reaches the
+        /// program behind `sh -c` byte for byte.
+        #[test]
+        fn sh_receives_the_exact_bytes(value in "[^\u{0}]{0,40}", prefix in prop::sample::select(vec!["", "'", "$(", "`", "\\", "\n", "\"", "é"])) {
+            let value = format!("{prefix}{value}");
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(&value)))
+                .output()
+                .unwrap();
+            prop_assert!(out.status.success());
+            prop_assert_eq!(out.stdout, value.as_bytes());
+        }
+    }
+}
