@@ -1,15 +1,174 @@
 #!/usr/bin/env bash
-# Installs and starts what the tests need, idempotently. The durable-run
-# tests need only sh, awk and coreutils; later layers add SLURM, sshd and
-# QC programs here.
+# The testbed (GUIDE §6): real SLURM (munge + slurmctld + slurmd) on this
+# machine, and a private sshd on 127.0.0.1 with a generated test key that
+# reaches the same SLURM. Idempotent: run it any number of times.
+#
+# Writes $MS_TESTBED (default /var/tmp/matterstack-testbed)/env with:
+#   MS_TESTBED_SSH_PORT, MS_TESTBED_SSH_KEY, MS_TESTBED_SSH_USER, MS_TESTBED_DIR
+# Tests that need the testbed read that file; CI runs this script first.
+#
+# Subcommands: (none)|start  install and start everything
+#              stop-sshd / start-sshd   for fault tests
 set -euo pipefail
-need=()
-for c in awk sh setsid; do
-  command -v "$c" >/dev/null 2>&1 || need+=("$c")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq gawk util-linux coreutils
-fi
-echo "testbed: ready"
+TB=${MS_TESTBED:-/var/tmp/matterstack-testbed}
+PORT=${MS_TESTBED_SSH_PORT:-2222}
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+mkdir -p "$TB"
+
+install_packages() {
+  local pkgs=()
+  command -v awk >/dev/null || pkgs+=(gawk)
+  command -v slurmctld >/dev/null || pkgs+=(slurm-wlm)
+  command -v munged >/dev/null || pkgs+=(munge)
+  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
+  command -v ssh >/dev/null || pkgs+=(openssh-client)
+  command -v rsync >/dev/null || pkgs+=(rsync)
+  command -v sha256sum >/dev/null || pkgs+=(coreutils)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    echo "testbed: installing ${pkgs[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  fi
+}
+
+start_munge() {
+  if ! pgrep -x munged >/dev/null; then
+    $SUDO mkdir -p /etc/munge /var/log/munge /var/lib/munge /run/munge
+    if [ ! -s /etc/munge/munge.key ]; then
+      $SUDO dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+    fi
+    $SUDO chown -R munge:munge /etc/munge /var/log/munge /var/lib/munge /run/munge 2>/dev/null || true
+    $SUDO chmod 0400 /etc/munge/munge.key
+    $SUDO chmod 0700 /etc/munge
+    $SUDO -u munge /usr/sbin/munged --force 2>/dev/null || $SUDO /usr/sbin/munged --force
+  fi
+}
+
+start_slurm() {
+  local host cpus mem
+  host=$(hostname)
+  cpus=$(nproc)
+  mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
+  $SUDO mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+  local conf
+  conf=$(cat <<CONF
+ClusterName=testbed
+SlurmctldHost=$host
+AuthType=auth/munge
+CredType=cred/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=/var/log/slurm/jobcomp.log
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=1
+MinJobAge=300
+KillWait=5
+InactiveLimit=0
+ReturnToService=2
+MpiDefault=none
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=short Nodes=$host MaxTime=00:10:00 State=UP OverSubscribe=FORCE:4
+CONF
+)
+  if [ ! -f /etc/slurm/slurm.conf ] || [ "$(cat /etc/slurm/slurm.conf)" != "$conf" ]; then
+    echo "$conf" | $SUDO tee /etc/slurm/slurm.conf >/dev/null
+    $SUDO pkill -x slurmctld 2>/dev/null || true
+    $SUDO pkill -x slurmd 2>/dev/null || true
+    sleep 1
+  fi
+  pgrep -x slurmctld >/dev/null || $SUDO slurmctld
+  pgrep -x slurmd >/dev/null || $SUDO slurmd
+  for _ in $(seq 1 60); do
+    if sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then return 0; fi
+    scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+  echo "testbed: SLURM did not come up; sinfo says: $(sinfo 2>&1)" >&2
+  tail -20 /var/log/slurm/slurmctld.log >&2 || true
+  return 1
+}
+
+write_sshd_config() {
+  mkdir -p "$TB/ssh"
+  chmod 700 "$TB" "$TB/ssh"
+  [ -f "$TB/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$TB/ssh/host_ed25519"
+  [ -f "$TB/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C matterstack-testbed -f "$TB/ssh/id_ed25519"
+  [ -f "$TB/ssh/wrong_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C not-authorized -f "$TB/ssh/wrong_ed25519"
+  cp "$TB/ssh/id_ed25519.pub" "$TB/ssh/authorized_keys"
+  chmod 600 "$TB/ssh/authorized_keys"
+  cat > "$TB/ssh/sshd_config" <<CONF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $TB/ssh/host_ed25519
+PidFile $TB/ssh/sshd.pid
+AuthorizedKeysFile $TB/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxSessions 100
+MaxStartups 100:30:200
+Subsystem sftp internal-sftp
+CONF
+}
+
+start_sshd() {
+  $SUDO mkdir -p /run/sshd
+  if [ -f "$TB/ssh/sshd.pid" ] && kill -0 "$(cat "$TB/ssh/sshd.pid")" 2>/dev/null; then return 0; fi
+  /usr/sbin/sshd -f "$TB/ssh/sshd_config" -E "$TB/ssh/sshd.log"
+  for _ in $(seq 1 50); do
+    if ssh -p "$PORT" -i "$TB/ssh/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
+         -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$(id -un)@127.0.0.1" true 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "testbed: sshd did not answer on 127.0.0.1:$PORT" >&2
+  return 1
+}
+
+stop_sshd() {
+  if [ -f "$TB/ssh/sshd.pid" ]; then
+    kill "$(cat "$TB/ssh/sshd.pid")" 2>/dev/null || true
+    rm -f "$TB/ssh/sshd.pid"
+  fi
+}
+
+write_env() {
+  cat > "$TB/env" <<ENV
+MS_TESTBED_DIR=$TB
+MS_TESTBED_SSH_PORT=$PORT
+MS_TESTBED_SSH_KEY=$TB/ssh/id_ed25519
+MS_TESTBED_SSH_WRONG_KEY=$TB/ssh/wrong_ed25519
+MS_TESTBED_SSH_USER=$(id -un)
+ENV
+}
+
+case "${1:-start}" in
+  start)
+    install_packages
+    start_munge
+    start_slurm
+    write_sshd_config
+    start_sshd
+    write_env
+    echo "testbed: SLURM $(sinfo -V 2>/dev/null | awk '{print $2}') up ($(sinfo -h -o '%P %t' | tr '\n' ' ')); sshd on 127.0.0.1:$PORT; env in $TB/env"
+    ;;
+  stop-sshd) stop_sshd ;;
+  start-sshd) start_sshd ;;
+  *) echo "usage: $0 [start|stop-sshd|start-sshd]" >&2; exit 2 ;;
+esac
