@@ -56,6 +56,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A cluster could not be reached (see [`crate::transport::TransportError`]).
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    /// A scheduler refused or failed a command.
+    #[error("{0}")]
+    Scheduler(String),
     /// The store holds something this version cannot read.
     #[error("corrupt store: {0}")]
     Corrupt(String),
@@ -65,6 +71,11 @@ impl Error {
     /// True when the error was caused by bad user input (CLI exit code 2).
     pub fn is_user_error(&self) -> bool {
         matches!(self, Error::Spec { .. } | Error::Input(_))
+    }
+
+    /// True for failures worth retrying later (a cluster out of reach).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Transport(t) if t.is_transient())
     }
 
     /// Builds an [`Error::Io`] from an action, a path and an OS error.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::Run;
 use crate::engine::{self, RunLock};
 use crate::model::{dag::edit_distance, Event, TaskStatus};
-use crate::operators::{self, AttemptRef};
+use crate::operators::AttemptRef;
 use crate::store::{now_ms, Tx, TxError};
 use crate::{Error, Result};
 
@@ -90,15 +90,15 @@ impl Run {
             Ok((outcomes, to_kill))
         })?;
         for a in &to_kill {
-            if let Some(op) = operators::by_name(&a.operator) {
-                op.cancel(&AttemptRef {
-                    run_dir: &dir,
-                    task_id: &a.task_id,
-                    n: a.n,
-                    token: &a.token,
-                    external_id: a.external_id.as_deref(),
-                })?;
-            }
+            let op = self.ops.get(&a.operator)?;
+            op.cancel(&AttemptRef {
+                run_dir: &dir,
+                task_id: &a.task_id,
+                n: a.n,
+                token: &a.token,
+                external_id: a.external_id.as_deref(),
+                outputs: &[],
+            })?;
         }
         Ok(outcomes)
     }

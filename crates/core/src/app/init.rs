@@ -44,6 +44,7 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
         .canonicalize()
         .map_err(|e| Error::io("resolve", workspace, e))?;
     check_inputs(&root, &spec, &file)?;
+    let clusters = used_clusters(&root, &spec, &file)?;
     let run_id = match &opts.run_id {
         Some(id) => {
             ids::check_id("run", id).map_err(|m| Error::Input(format!("--run-id: {m}")))?;
@@ -63,6 +64,9 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
     fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
     let staging = runs.join(format!(".init-{run_id}-{}", std::process::id()));
     let result = build(&staging, &root, &run_id, &text, &spec).and_then(|()| {
+        if !clusters.is_empty() {
+            super::clusters::write_file(&staging.join(super::clusters::CLUSTERS_FILE), &clusters)?;
+        }
         fs::rename(&staging, &final_dir).map_err(|e| Error::io("rename into", &final_dir, e))
     });
     if let Err(e) = result {
@@ -109,6 +113,48 @@ fn build(
     let store = Store::create(&staging.join(STATE_FILE), &run, text, &spec.tasks)?;
     drop(store);
     Ok(())
+}
+
+/// The profiles of the clusters the tasks name (snapshotted into the run).
+fn used_clusters(
+    root: &Path,
+    spec: &WorkspaceSpec,
+    file: &Path,
+) -> Result<std::collections::BTreeMap<String, crate::model::cluster::ClusterProfile>> {
+    let names: std::collections::BTreeSet<&str> = spec
+        .tasks
+        .iter()
+        .filter_map(|t| t.cluster.as_deref())
+        .collect();
+    if names.is_empty() {
+        return Ok(Default::default());
+    }
+    let all = super::clusters::load(Some(root))?;
+    let mut problems = Vec::new();
+    let mut used = std::collections::BTreeMap::new();
+    for t in &spec.tasks {
+        let Some(name) = t.cluster.as_deref() else {
+            continue;
+        };
+        match all.get(name) {
+            Some(p) => {
+                used.insert(name.to_string(), p.clone());
+            }
+            None => problems.push(format!(
+                "task \"{}\": cluster \"{name}\" is not defined (known: {}); add it with `matterstack cluster add {name} --host …` or in the workspace's clusters.toml",
+                t.id,
+                if all.is_empty() { "none".to_string() } else { all.keys().cloned().collect::<Vec<_>>().join(", ") }
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(used)
+    } else {
+        Err(Error::Spec {
+            file: file.to_path_buf(),
+            problems,
+        })
+    }
 }
 
 fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {

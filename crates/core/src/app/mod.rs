@@ -1,10 +1,12 @@
 //! The application API: what every face (CLI now; TUI and web later) calls.
 //! Faces parse and present; decisions are made here and below.
 
+pub mod clusters;
 mod control;
 mod init;
 mod logs;
 mod status;
+pub mod sync;
 
 pub use control::CancelOutcome;
 pub use init::{init, InitOptions};
@@ -16,6 +18,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::engine::{self, RunLock, RunState, TickReport};
+use crate::operators::Operators;
 use crate::store::Store;
 use crate::{Error, Result};
 
@@ -26,6 +29,7 @@ pub const STATE_FILE: &str = "state.sqlite";
 pub struct Run {
     dir: PathBuf,
     store: Store,
+    ops: Operators,
 }
 
 impl Run {
@@ -43,8 +47,11 @@ impl Run {
         let dir = dir
             .canonicalize()
             .map_err(|e| Error::io("resolve", dir, e))?;
-        let store = Store::open(&dir.join(STATE_FILE))?;
-        Ok(Run { dir, store })
+        let mut store = Store::open(&dir.join(STATE_FILE))?;
+        let run_id = store.read(|tx| Ok(tx.run()?.id))?;
+        let clusters = clusters::read_file(&dir.join(clusters::CLUSTERS_FILE))?;
+        let ops = Operators::new(&run_id, clusters);
+        Ok(Run { dir, store, ops })
     }
 
     /// The run directory (absolute).
@@ -57,7 +64,7 @@ impl Run {
     /// the step can exit while they run.
     pub fn step(&mut self) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
-        engine::tick(&mut self.store, &self.dir)
+        engine::tick(&mut self.store, &self.dir, &self.ops)
     }
 
     /// Steps until every task is finished and returns the final state.

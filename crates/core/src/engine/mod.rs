@@ -23,7 +23,7 @@ pub use lock::RunLock;
 use std::path::Path;
 
 use crate::model::{resources, AttemptStatus, Event, TaskSpec, TaskStatus};
-use crate::operators::{self, AttemptRef, Launched, Observation};
+use crate::operators::{AttemptRef, Capacity, Launched, Observation, Operators};
 use crate::store::{now_ms, AttemptRow, Store, Tx, TxError};
 use crate::{Error, Result};
 
@@ -58,6 +58,10 @@ pub struct TickReport {
     pub launched: usize,
     /// Attempts adopted (found started by an earlier, interrupted process).
     pub adopted: usize,
+    /// Launches put off to the next tick (cluster unreachable).
+    pub postponed: usize,
+    /// Problems reaching operators this tick (one line per operator).
+    pub warnings: Vec<String>,
     /// Children spawned by this process (so `run` can wake on their exit).
     pub children: Vec<std::process::Child>,
     /// The run's state after the tick.
@@ -84,11 +88,11 @@ struct ToLaunch {
 ///
 /// Fails only on store or filesystem errors; a task whose process cannot be
 /// started is recorded as a failed attempt, not returned as an error.
-pub fn tick(store: &mut Store, run_dir: &Path) -> Result<TickReport> {
+pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickReport> {
     let mut report = TickReport::default();
     let (to_launch, state) = store.write(|tx| {
-        let mut to_launch = reconcile(tx, run_dir, &mut report)?;
-        to_launch.extend(schedule(tx)?);
+        let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
+        to_launch.extend(schedule(tx, ops)?);
         let state = if to_launch.is_empty() {
             Some(update_run_state(tx)?)
         } else {
@@ -102,20 +106,17 @@ pub fn tick(store: &mut Store, run_dir: &Path) -> Result<TickReport> {
     }
     let mut results = Vec::with_capacity(to_launch.len());
     for l in &to_launch {
-        let launched = operators::by_name(&l.spec.operator)
-            .ok_or_else(|| {
-                Error::Input(format!("operator \"{}\" is not available", l.spec.operator))
-            })
-            .and_then(|op| {
-                let a = AttemptRef {
-                    run_dir,
-                    task_id: &l.task_id,
-                    n: l.n,
-                    token: &l.token,
-                    external_id: None,
-                };
-                op.launch(&a, &l.spec)
-            });
+        let launched = ops.get(&Operators::key_for(&l.spec)).and_then(|op| {
+            let a = AttemptRef {
+                run_dir,
+                task_id: &l.task_id,
+                n: l.n,
+                token: &l.token,
+                external_id: None,
+                outputs: &l.spec.outputs,
+            };
+            op.launch(&a, &l.spec)
+        });
         results.push(launched);
     }
     report.launched = to_launch.len();
@@ -133,6 +134,11 @@ pub fn tick(store: &mut Store, run_dir: &Path) -> Result<TickReport> {
                         None,
                     )?;
                     report.children.extend(child.take());
+                }
+                Err(e) if e.is_transient() => {
+                    // Left CREATED: the next tick reconciles by token first.
+                    tx.event(Some(&l.task_id), &format!("launch postponed: {e}"))?;
+                    report.postponed += 1;
                 }
                 Err(e) => {
                     let reason = format!("could not start: {e}");
@@ -159,6 +165,7 @@ pub fn tick(store: &mut Store, run_dir: &Path) -> Result<TickReport> {
 fn reconcile(
     tx: &Tx<'_>,
     run_dir: &Path,
+    ops: &Operators,
     report: &mut TickReport,
 ) -> Result<Vec<ToLaunch>, TxError> {
     let active = tx.active_attempts()?;
@@ -169,23 +176,41 @@ fn reconcile(
         by_op.entry(a.operator.clone()).or_default().push(a);
     }
     for (name, rows) in by_op {
-        let Some(op) = operators::by_name(&name) else {
-            for a in rows {
-                let reason = format!("operator \"{name}\" is not available in this build");
-                finish(
-                    tx,
-                    a.id,
-                    &a.task_id,
-                    Outcome::Failed(None, reason),
-                    None,
-                    None,
-                )?;
+        let op = match ops.get(&name) {
+            Ok(op) => op,
+            Err(e) if e.is_transient() => {
+                report.warnings.push(format!("{name}: {e}"));
+                continue;
             }
-            continue;
+            Err(e) => {
+                for a in rows {
+                    let reason = format!("{e}");
+                    finish(
+                        tx,
+                        a.id,
+                        &a.task_id,
+                        Outcome::Failed(None, reason),
+                        None,
+                        None,
+                    )?;
+                }
+                continue;
+            }
         };
+        let outputs = rows
+            .iter()
+            .map(|a| {
+                Ok(tx
+                    .task(&a.task_id)?
+                    .map(|t| t.spec.outputs)
+                    .unwrap_or_default())
+            })
+            .collect::<Result<Vec<_>, TxError>>()?;
         let refs: Vec<AttemptRef<'_>> = rows
             .iter()
-            .map(|a| AttemptRef {
+            .zip(&outputs)
+            .map(|(a, outputs)| AttemptRef {
+                outputs,
                 run_dir,
                 task_id: &a.task_id,
                 n: a.n,
@@ -261,6 +286,30 @@ fn reconcile(
                     finish(tx, a.id, &a.task_id, outcome, started_at, ended_at)?;
                     report.finished += 1;
                 }
+                Observation::Unknown { reason } => {
+                    if !report
+                        .warnings
+                        .iter()
+                        .any(|w| w.starts_with(&format!("{name}:")))
+                    {
+                        report.warnings.push(format!("{name}: {reason}"));
+                    }
+                }
+                Observation::Ended {
+                    code,
+                    reason,
+                    ended_at,
+                } => {
+                    finish(
+                        tx,
+                        a.id,
+                        &a.task_id,
+                        Outcome::Failed(code, reason),
+                        None,
+                        ended_at,
+                    )?;
+                    report.finished += 1;
+                }
                 Observation::Lost { reason } => {
                     finish(
                         tx,
@@ -295,24 +344,64 @@ fn walltime_exceeded(
         .filter(|limit| now_ms() - start > (*limit as i64) * 1000))
 }
 
-/// Records CREATED attempts for READY tasks that fit in the core budget.
-fn schedule(tx: &Tx<'_>) -> Result<Vec<ToLaunch>, TxError> {
+/// Records CREATED attempts for READY tasks that fit: local tasks within the
+/// core budget, cluster tasks within each cluster's `max_jobs`.
+fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
     let budget = tx.run()?.core_budget;
-    let mut free = budget.saturating_sub(tx.cores_in_use()?);
+    let mut free_cores = budget.saturating_sub(tx.cores_in_use("local")?);
+    let mut free_jobs: std::collections::HashMap<String, u32> = Default::default();
     let mut out = Vec::new();
-    if free == 0 {
-        return Ok(out);
-    }
-    for id in tx.ready_task_ids(free as usize * 4 + 16)? {
+    // Look further than the free cores: cluster tasks do not use them.
+    for id in tx.ready_task_ids(free_cores as usize * 4 + 256)? {
         let Some(task) = tx.task(&id)? else { continue };
-        if task.spec.cores > free {
-            continue;
+        let key = Operators::key_for(&task.spec);
+        let capacity = match ops.get(&key) {
+            Ok(op) => op.capacity(),
+            Err(e) => {
+                // An operator this run cannot use: fail the task now.
+                let next = task.status.on(Event::Launched)?;
+                tx.set_task(&id, next, None, None)?;
+                let n = task.attempts + 1;
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
+                finish(
+                    tx,
+                    attempt_id,
+                    &id,
+                    Outcome::Failed(None, e.to_string()),
+                    None,
+                    None,
+                )?;
+                continue;
+            }
+        };
+        match capacity {
+            Capacity::Cores => {
+                if task.spec.cores > free_cores {
+                    continue;
+                }
+                free_cores -= task.spec.cores;
+            }
+            Capacity::Jobs(max) => {
+                let free = match free_jobs.get_mut(&key) {
+                    Some(f) => f,
+                    None => {
+                        let used = tx.active_count(&key)?;
+                        free_jobs
+                            .entry(key.clone())
+                            .or_insert(max.saturating_sub(used))
+                    }
+                };
+                if *free == 0 {
+                    continue;
+                }
+                *free -= 1;
+            }
         }
         let n = task.attempts + 1;
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let attempt_id = tx.insert_attempt(&id, n, &token, &task.spec.operator, None)?;
+        let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
         tx.set_task(&id, task.status.on(Event::Launched)?, None, None)?;
-        free -= task.spec.cores;
         out.push(ToLaunch {
             attempt_id,
             task_id: id,
@@ -320,9 +409,6 @@ fn schedule(tx: &Tx<'_>) -> Result<Vec<ToLaunch>, TxError> {
             token,
             spec: task.spec,
         });
-        if free == 0 {
-            break;
-        }
     }
     Ok(out)
 }

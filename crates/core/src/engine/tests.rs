@@ -9,6 +9,10 @@ use crate::app::{self, InitOptions};
 use crate::operators::local::LocalOperator;
 use crate::operators::Operator;
 
+fn ops() -> Operators {
+    Operators::new("r", Default::default())
+}
+
 fn workspace(dir: &Path, count_file: &Path) -> PathBuf {
     std::fs::write(
         dir.join("matterstack.toml"),
@@ -42,7 +46,7 @@ fn record_attempt(store: &mut Store) -> (i64, String) {
 fn tick_until_done(run: &Path) -> TickReport {
     for _ in 0..300 {
         let mut store = Store::open(&run.join("state.sqlite")).unwrap();
-        let mut last = tick(&mut store, run).unwrap();
+        let mut last = tick(&mut store, run, &ops()).unwrap();
         for mut c in last.children.drain(..) {
             c.wait().unwrap();
         }
@@ -94,6 +98,7 @@ fn killed_after_launch_before_recording_the_pid_the_next_tick_adopts() {
         n: 1,
         token: &token,
         external_id: None,
+        outputs: &[],
     };
     LocalOperator
         .launch(&a, &spec)
@@ -136,11 +141,12 @@ fn a_live_adopted_attempt_is_not_launched_again() {
         n: 1,
         token: &token,
         external_id: None,
+        outputs: &[],
     };
     let mut child = LocalOperator.launch(&a, &spec).unwrap().child.unwrap();
     // Give the wrapper time to claim, then tick while the command sleeps.
     std::thread::sleep(Duration::from_millis(150));
-    let report = tick(&mut store, &run).unwrap();
+    let report = tick(&mut store, &run, &ops()).unwrap();
     assert_eq!(report.adopted, 1);
     assert_eq!(report.launched, 0);
     child.wait().unwrap();

@@ -1,5 +1,6 @@
 //! Plain data and rules. Nothing in this module performs IO.
 
+pub mod cluster;
 pub mod dag;
 pub mod ids;
 pub mod resources;

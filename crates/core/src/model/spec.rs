@@ -14,9 +14,11 @@ use super::{dag, ids, resources};
 use crate::Error;
 
 /// Operators this build can run tasks on.
-pub const OPERATORS: &[&str] = &["local"];
+pub const OPERATORS: &[&str] = &["local", "slurm"];
+/// Operators that need a `cluster`.
+pub const CLUSTER_OPERATORS: &[&str] = &["slurm"];
 /// Operators that are part of the design but not in this build yet.
-pub const PLANNED_OPERATORS: &[&str] = &["ssh", "slurm", "pbs", "manual", "human"];
+pub const PLANNED_OPERATORS: &[&str] = &["ssh", "pbs", "manual", "human"];
 
 /// A parsed and validated `matterstack.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -85,6 +87,28 @@ pub struct TaskSpec {
     /// Where the task runs.
     #[serde(default = "local")]
     pub operator: String,
+    /// The cluster profile (for `slurm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Partition (default: the cluster's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// QOS (default: the cluster's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<String>,
+    /// Account (default: the cluster's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Generic resources (`gpu:1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gres: Option<String>,
+    /// Node features (`--constraint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// Files the task produces that are fetched back (default: everything
+    /// in the remote job directory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
 }
 
 fn one() -> u32 {
@@ -211,6 +235,41 @@ fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) 
                     ));
                 }
             }
+        }
+    }
+    if CLUSTER_OPERATORS.contains(&t.operator.as_str()) && t.cluster.is_none() {
+        problems.push(format!(
+            "task \"{id}\": operator \"{}\" needs a cluster; add cluster = \"<name>\" (see `matterstack cluster list`)",
+            t.operator
+        ));
+    }
+    if t.cluster.is_some() && !CLUSTER_OPERATORS.contains(&t.operator.as_str()) {
+        problems.push(format!(
+            "task \"{id}\": cluster is set but operator is \"{}\"; set operator = \"slurm\" or remove cluster",
+            t.operator
+        ));
+    }
+    for (field, v) in [
+        ("partition", &t.partition),
+        ("qos", &t.qos),
+        ("account", &t.account),
+        ("gres", &t.gres),
+        ("constraint", &t.constraint),
+    ] {
+        if let Some(v) = v {
+            let ok = !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-:,&|[]*".contains(c));
+            if !ok {
+                problems.push(format!(
+                    "task \"{id}\": {field} = {v:?} has characters a scheduler does not accept; use letters, digits and . _ - : ,"
+                ));
+            }
+        }
+    }
+    for out in &t.outputs {
+        if let Err(e) = input_name(out) {
+            problems.push(format!("task \"{id}\": outputs: {e}"));
         }
     }
     if !OPERATORS.contains(&t.operator.as_str()) {
@@ -361,7 +420,7 @@ mod tests {
             [[tasks]]
             id = "d"
             command = "x"
-            operator = "slurm"
+            operator = "pbs"
             depends_on = ["e"]
             "#,
         )
@@ -376,7 +435,7 @@ mod tests {
             "\"../secret\" leaves the workspace",
             "\"/etc/passwd\" is an absolute path",
             "\"1BAD\" is invalid",
-            "operator \"slurm\" is not available in this build yet",
+            "operator \"pbs\" is not available in this build yet",
             "depends_on \"e\" is not a task",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");

@@ -255,6 +255,7 @@ mod tests {
             n: 1,
             token: "tok1",
             external_id: None,
+            outputs: &[],
         };
         let op = LocalOperator;
         assert_eq!(
@@ -289,6 +290,7 @@ mod tests {
             n: 1,
             token: "tok2",
             external_id: None,
+            outputs: &[],
         };
         let t = task(Command::Shell("echo once >> ../../count".into()));
         let op = LocalOperator;
@@ -311,6 +313,7 @@ mod tests {
             n: 1,
             token: "tok3",
             external_id: None,
+            outputs: &[],
         };
         let mut t = task(Command::Argv(vec![
             "sh".into(),
@@ -339,6 +342,7 @@ mod tests {
             n: 1,
             token: "tok4",
             external_id: None,
+            outputs: &[],
         };
         let t = task(Command::Shell("sleep 30 & sleep 30; wait".into()));
         let op = LocalOperator;

@@ -4,11 +4,16 @@
 //! operator can answer with one status query per tick.
 
 pub mod local;
+pub mod slurm;
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
+use crate::model::cluster::ClusterProfile;
 use crate::model::TaskSpec;
-use crate::Result;
+use crate::{Error, Result};
 
 /// One attempt as an operator sees it.
 #[derive(Debug, Clone)]
@@ -23,6 +28,8 @@ pub struct AttemptRef<'a> {
     pub token: &'a str,
     /// Pid or scheduler id, when the store knows it.
     pub external_id: Option<&'a str>,
+    /// Declared outputs of the task (fetched back by remote operators).
+    pub outputs: &'a [String],
 }
 
 /// What an operator observed of an attempt.
@@ -51,6 +58,30 @@ pub enum Observation {
         /// What was seen.
         reason: String,
     },
+    /// Ended unsuccessfully for a reason the scheduler gave (TIMEOUT,
+    /// OUT_OF_MEMORY, NODE_FAIL…), with the exit code if known.
+    Ended {
+        /// Exit code, if known.
+        code: Option<i32>,
+        /// The scheduler's reason.
+        reason: String,
+        /// End time, if known.
+        ended_at: Option<i64>,
+    },
+    /// Could not be observed this time (cluster unreachable): leave it as it is.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How many attempts an operator takes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// Bounded by the run's core budget (the local machine).
+    Cores,
+    /// At most this many live jobs (a cluster's `limits.max_jobs`).
+    Jobs(u32),
 }
 
 /// The result of a launch.
@@ -67,11 +98,18 @@ pub trait Operator {
     /// The name used in `matterstack.toml` (`operator = "…"`).
     fn name(&self) -> &'static str;
 
+    /// How many attempts it takes at once.
+    fn capacity(&self) -> Capacity {
+        Capacity::Cores
+    }
+
     /// Starts an attempt. Must be idempotent per token: launching an attempt
     /// that already started has no effect beyond returning its id.
     ///
-    /// Fails when the attempt cannot be started at all (cannot create its
-    /// directory, cannot spawn); the engine then fails the attempt.
+    /// Fails when the attempt cannot be started. A transient failure
+    /// ([`Error::is_transient`]) leaves the attempt CREATED for the next
+    /// tick (which reconciles by token before launching again); any other
+    /// failure fails the attempt.
     fn launch(&self, attempt: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched>;
 
     /// Observes many attempts at once; returns one observation per attempt,
@@ -84,11 +122,63 @@ pub trait Operator {
     fn cancel(&self, attempt: &AttemptRef<'_>) -> Result<()>;
 }
 
-/// The operator registered under `name`, if this build has it.
-pub fn by_name(name: &str) -> Option<Box<dyn Operator>> {
-    match name {
-        "local" => Some(Box::new(local::LocalOperator)),
-        _ => None,
+/// The operators of one run, by key: `local`, or `<operator>@<cluster>`.
+/// Remote operators (and their SSH connections) are made on first use and
+/// kept for the life of the registry (one `step`, or a whole `run`).
+pub struct Operators {
+    run_id: String,
+    clusters: BTreeMap<String, ClusterProfile>,
+    cache: RefCell<HashMap<String, Rc<dyn Operator>>>,
+}
+
+impl Operators {
+    /// A registry for run `run_id` knowing `clusters`.
+    pub fn new(run_id: &str, clusters: BTreeMap<String, ClusterProfile>) -> Operators {
+        Operators {
+            run_id: run_id.to_string(),
+            clusters,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The key of the operator that runs `task`.
+    pub fn key_for(task: &TaskSpec) -> String {
+        match &task.cluster {
+            Some(c) => format!("{}@{c}", task.operator),
+            None => task.operator.clone(),
+        }
+    }
+
+    /// The operator under `key`.
+    ///
+    /// Fails with a user error when the key names an operator this build
+    /// lacks or a cluster the run does not know.
+    pub fn get(&self, key: &str) -> Result<Rc<dyn Operator>> {
+        if let Some(op) = self.cache.borrow().get(key) {
+            return Ok(op.clone());
+        }
+        let op: Rc<dyn Operator> = match key.split_once('@') {
+            None if key == "local" => Rc::new(local::LocalOperator),
+            Some(("slurm", cluster)) => {
+                let profile = self.clusters.get(cluster).ok_or_else(|| {
+                    Error::Input(format!(
+                        "cluster \"{cluster}\" is not known to this run; add it with `matterstack cluster add`"
+                    ))
+                })?;
+                Rc::new(slurm::SlurmOperator::new(
+                    &self.run_id,
+                    cluster,
+                    profile.clone(),
+                ))
+            }
+            _ => {
+                return Err(Error::Input(format!(
+                    "operator \"{key}\" is not available in this build"
+                )))
+            }
+        };
+        self.cache.borrow_mut().insert(key.to_string(), op.clone());
+        Ok(op)
     }
 }
 

@@ -564,12 +564,21 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Cores held by live attempts.
-    pub fn cores_in_use(&self) -> R<u32> {
+    /// Cores held by live attempts of operator `key`.
+    pub fn cores_in_use(&self, key: &str) -> R<u32> {
         Ok(self.query_row(
             "SELECT coalesce(sum(t.cores), 0) FROM attempts a JOIN tasks t ON t.id = a.task_id
-             WHERE a.status IN ('CREATED', 'RUNNING')",
-            [],
+             WHERE a.status IN ('CREATED', 'RUNNING') AND a.operator = ?1",
+            params![key],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Live attempts of operator `key`.
+    pub fn active_count(&self, key: &str) -> R<u32> {
+        Ok(self.query_row(
+            "SELECT count(*) FROM attempts WHERE status IN ('CREATED', 'RUNNING') AND operator = ?1",
+            params![key],
             |r| r.get(0),
         )?)
     }

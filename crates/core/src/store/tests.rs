@@ -83,7 +83,7 @@ fn write_close_reopen_read_back() {
         assert_eq!(active[0].token, "tok-1");
         assert_eq!(active[0].external_id.as_deref(), Some("4242"));
         assert_eq!(active[0].status, AttemptStatus::Running);
-        assert_eq!(tx.cores_in_use()?, 1);
+        assert_eq!(tx.cores_in_use("local")?, 1);
         assert_eq!(tx.events(10)?.len(), 1);
         assert!(tx.has_unfinished()?);
         Ok(())

@@ -1,7 +1,256 @@
-//! How values cross a shell boundary. Every value that matterstack puts into
-//! a shell command line — locally now, over SSH later — goes through
-//! [`quote`]; nothing else builds shell text from user values.
+//! How commands and files reach a machine: locally, or over SSH through one
+//! multiplexed master connection per cluster. Every value that crosses a
+//! shell goes through [`quote`] (or [`quote_path`] for remote paths that may
+//! start with `~/`, which quotes the rest with [`quote`]).
+//!
+//! Failures are classified: [`TransportError::Transient`] (connection reset,
+//! refused, timed out — retried with exponential backoff and jitter, then
+//! reported so the engine tries again next tick) or
+//! [`TransportError::Permanent`] (authentication refused, host key, unknown
+//! host — reported at once). The error text says which kind it was.
 
+mod local;
+mod log;
 mod quote;
+mod ssh;
 
+use std::path::Path;
+use std::time::Duration;
+
+pub use local::LocalTransport;
 pub use quote::{quote, quote_all};
+pub use ssh::SshTransport;
+
+/// What a remote command returned.
+#[derive(Debug, Clone)]
+pub struct CmdOutput {
+    /// Exit status of the remote command.
+    pub status: i32,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    /// True when the command exited 0.
+    pub fn ok(&self) -> bool {
+        self.status == 0
+    }
+}
+
+/// A failure to reach the machine (not a failing remote command).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// Worth retrying later: the connection dropped, was refused or timed out.
+    #[error("transient failure reaching {host} ({label}): {detail}")]
+    Transient {
+        /// The destination.
+        host: String,
+        /// What we were doing.
+        label: String,
+        /// What ssh/rsync said.
+        detail: String,
+    },
+    /// Will not get better by retrying: fix the profile or the remote side.
+    #[error("permanent failure reaching {host} ({label}): {detail}")]
+    Permanent {
+        /// The destination.
+        host: String,
+        /// What we were doing.
+        label: String,
+        /// What ssh/rsync said, and the fix.
+        detail: String,
+    },
+}
+
+impl TransportError {
+    /// True for [`TransportError::Transient`].
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TransportError::Transient { .. })
+    }
+}
+
+/// Runs commands and moves files on one machine.
+pub trait Transport: Send + Sync {
+    /// A short name for messages (`user@host:port` or `local`).
+    fn describe(&self) -> String;
+
+    /// Runs `script` with `sh -c` on the machine, feeding `stdin` if given.
+    /// `label` names the command in logs ("squeue", "sbatch", "stage"…).
+    ///
+    /// A non-zero exit of the script is a normal [`CmdOutput`]; only a
+    /// failure to reach the machine is an error, after retries for
+    /// transient ones.
+    fn exec(
+        &self,
+        label: &str,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<CmdOutput, TransportError>;
+
+    /// Copies the contents of local directory `from` into remote directory
+    /// `to` (created if missing).
+    fn upload_dir(&self, from: &Path, to: &str) -> Result<(), TransportError>;
+
+    /// Copies remote `from` (a directory's contents, or listed files
+    /// relative to it) into local directory `to`.
+    fn download(&self, from: &str, files: &[String], to: &Path) -> Result<(), TransportError>;
+}
+
+/// Quotes a remote path: a leading `~/` becomes `"$HOME"/`, the rest goes
+/// through [`quote`].
+pub fn quote_path(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some("") => "\"$HOME\"".to_string(),
+        Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+        None => quote(path),
+    }
+}
+
+/// Retry policy for transient failures: exponential backoff with full jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all (1 = no retry).
+    pub tries: u32,
+    /// First delay.
+    pub base: Duration,
+    /// Largest delay.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            tries: 4,
+            base: Duration::from_millis(250),
+            max: Duration::from_secs(4),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (0-based): a random point in
+    /// `[0, min(max, base * 2^attempt)]`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max);
+        let r = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+        cap.mul_f64(r.max(0.1))
+    }
+
+    /// Runs `f` until it succeeds, fails permanently, or tries run out.
+    pub fn run<T>(
+        &self,
+        mut f: impl FnMut() -> Result<T, TransportError>,
+    ) -> Result<T, TransportError> {
+        let mut attempt = 0;
+        loop {
+            match f() {
+                Err(e) if e.is_transient() && attempt + 1 < self.tries => {
+                    std::thread::sleep(self.delay(attempt));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Classifies an ssh/rsync failure from its stderr.
+pub fn classify(host: &str, label: &str, stderr: &str) -> TransportError {
+    let s = stderr.trim();
+    let detail = if s.is_empty() {
+        "no message".to_string()
+    } else {
+        s.lines().last().unwrap_or(s).to_string()
+    };
+    let permanent = [
+        ("Permission denied (", "authentication refused: check user and identity_file, or the key in the cluster's authorized_keys"),
+        ("Host key verification failed", "host key verification failed: check known_hosts, or connect once with ssh to accept the key"),
+        ("Could not resolve hostname", "unknown host: check host in the cluster profile or your ~/.ssh/config"),
+        ("Name or service not known", "unknown host: check host in the cluster profile or your ~/.ssh/config"),
+        ("Bad configuration option", "bad ssh option in the cluster profile's ssh_options"),
+        ("no such identity", "identity_file not found: check the path in the cluster profile"),
+        ("Too many authentication failures", "authentication refused: too many keys offered; set identity_file"),
+    ];
+    for (needle, what) in permanent {
+        if s.contains(needle) {
+            return TransportError::Permanent {
+                host: host.to_string(),
+                label: label.to_string(),
+                detail: format!("{what} [{detail}]"),
+            };
+        }
+    }
+    TransportError::Transient {
+        host: host.to_string(),
+        label: label.to_string(),
+        detail: format!("connection problem, will retry [{detail}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_paths_expand_and_the_rest_stays_quoted() {
+        assert_eq!(quote_path("~/ms/run 1"), "\"$HOME\"/'ms/run 1'");
+        assert_eq!(quote_path("/scratch/$(x)"), "'/scratch/$(x)'");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote_path("~/a b")))
+            .env("HOME", "/home/u")
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"/home/u/a b");
+    }
+
+    #[test]
+    fn classification_says_which_kind() {
+        let e = classify("h", "exec", "root@h: Permission denied (publickey).");
+        assert!(!e.is_transient());
+        assert!(
+            e.to_string().contains("permanent") && e.to_string().contains("authentication refused")
+        );
+        let e = classify(
+            "h",
+            "exec",
+            "ssh: connect to host h port 2222: Connection refused",
+        );
+        assert!(e.is_transient());
+        assert!(e.to_string().contains("transient"));
+        assert!(!classify(
+            "h",
+            "x",
+            "ssh: Could not resolve hostname nope: Name or service not known"
+        )
+        .is_transient());
+    }
+
+    #[test]
+    fn retries_only_transient_failures() {
+        let policy = RetryPolicy {
+            tries: 3,
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+        };
+        let mut calls = 0;
+        let r: Result<(), _> = policy.run(|| {
+            calls += 1;
+            Err(classify("h", "x", "Connection reset by peer"))
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 3);
+        let mut calls = 0;
+        let r: Result<(), _> = policy.run(|| {
+            calls += 1;
+            Err(classify("h", "x", "Permission denied (publickey)."))
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 1, "permanent failures fail at once");
+    }
+}

@@ -79,6 +79,12 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             println!("{task} will run again at the next step");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Cluster(c) => super::cluster::dispatch(c),
+        Cmd::Sync {
+            cluster,
+            into,
+            json,
+        } => super::cluster::sync(&cluster, into.as_deref(), json),
         Cmd::Logs {
             run,
             task,

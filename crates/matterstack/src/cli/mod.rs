@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 a run finished unsuccessfully or a runtime error
 //! (IO, store); 2 bad input (invalid workspace, unknown task, bad flag).
 
+mod cluster;
 mod commands;
 mod style;
 
@@ -99,6 +100,108 @@ enum Cmd {
         #[arg(long, value_name = "N")]
         attempt: Option<u32>,
     },
+    /// Manage cluster profiles (~/.config/matterstack/clusters.toml).
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Rebuild the record of jobs from the job_info.json files on a cluster.
+    #[command(
+        after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"
+    )]
+    Sync {
+        /// The cluster profile.
+        cluster: String,
+        /// Rebuild this run directory (its name is the run id; it must not exist).
+        #[arg(long, value_name = "RUN")]
+        into: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCmd {
+    /// Add a cluster profile.
+    #[command(
+        after_help = "Example:\n  matterstack cluster add hpc --host login.hpc.org --user alice \\\n    --project-root '~/matterstack' --scratch-root /scratch/alice/ms --partition compute"
+    )]
+    Add(Box<ClusterAdd>),
+    /// List cluster profiles.
+    #[command(after_help = "Example:\n  matterstack cluster list")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile and how to open a master connection for 2FA clusters.
+    #[command(after_help = "Example:\n  matterstack cluster show hpc")]
+    Show {
+        /// The profile.
+        name: String,
+    },
+    /// Connect, run the scheduler's status command, check the roots, measure latency.
+    #[command(after_help = "Example:\n  matterstack cluster test hpc")]
+    Test {
+        /// The profile.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClusterAdd {
+    /// Profile name.
+    pub name: String,
+    /// Host, address or ~/.ssh/config alias.
+    #[arg(long)]
+    pub host: String,
+    /// SSH port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Remote user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Private key file.
+    #[arg(long, value_name = "FILE")]
+    pub identity_file: Option<String>,
+    /// slurm, pbs or none.
+    #[arg(long, default_value = "slurm")]
+    pub scheduler: String,
+    /// ssh or local.
+    #[arg(long, default_value = "ssh")]
+    pub transport: String,
+    /// Default partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Default QOS.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Default account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// A line run before each job (repeat): module load, source.
+    #[arg(long = "setup", value_name = "LINE")]
+    pub setup: Vec<String>,
+    /// Remote root of project directories.
+    #[arg(long)]
+    pub project_root: String,
+    /// Remote root of scratch directories.
+    #[arg(long)]
+    pub scratch_root: String,
+    /// Jobs queued or running at once.
+    #[arg(long)]
+    pub max_jobs: Option<u32>,
+    /// Scheduler commands per second.
+    #[arg(long)]
+    pub commands_per_second: Option<f64>,
+    /// Extra ssh option Key=Value (repeat).
+    #[arg(long = "ssh-option", value_name = "KEY=VALUE")]
+    pub ssh_options: Vec<String>,
+    /// Replace an existing profile of that name.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Parses the command line, runs the command and maps errors to exit codes.

@@ -1,0 +1,222 @@
+//! Cluster profiles on disk, and `cluster test`.
+//!
+//! Profiles live in `$XDG_CONFIG_HOME/matterstack/clusters.toml` (default
+//! `~/.config/matterstack/clusters.toml`); a workspace may add or override
+//! profiles in its own `clusters.toml`. A run keeps a snapshot of the
+//! profiles its tasks use (`runs/<id>/clusters.toml`), so it behaves the same
+//! for its whole life.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::model::cluster::{ClusterProfile, ClustersFile, Scheduler, TransportKind};
+use crate::transport::{quote_path, LocalTransport, SshTransport, Transport};
+use crate::{Error, Result};
+
+/// The file name of cluster profiles.
+pub const CLUSTERS_FILE: &str = "clusters.toml";
+
+/// The user's cluster profile file.
+pub fn user_config_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".config")
+        });
+    base.join("matterstack").join(CLUSTERS_FILE)
+}
+
+/// Reads one `clusters.toml` (missing file = no profiles).
+///
+/// Fails with [`Error::Spec`] listing every problem in the file.
+pub fn read_file(path: &Path) -> Result<BTreeMap<String, ClusterProfile>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    ClustersFile::parse(&text)
+        .map(|f| f.clusters)
+        .map_err(|problems| Error::Spec {
+            file: path.to_path_buf(),
+            problems,
+        })
+}
+
+/// The user's profiles, overridden by the workspace's (if given).
+pub fn load(workspace: Option<&Path>) -> Result<BTreeMap<String, ClusterProfile>> {
+    let mut all = read_file(&user_config_path())?;
+    if let Some(ws) = workspace {
+        all.extend(read_file(&ws.join(CLUSTERS_FILE))?);
+    }
+    Ok(all)
+}
+
+/// Writes profiles to `path` atomically (temp file + rename), mode 0600.
+pub fn write_file(path: &Path, clusters: &BTreeMap<String, ClusterProfile>) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = ClustersFile {
+        clusters: clusters.clone(),
+    };
+    let text = toml::to_string_pretty(&file).map_err(|e| Error::Corrupt(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io("write", &tmp, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+}
+
+/// Adds (or replaces, with `replace`) a profile in the user's file.
+///
+/// Fails with a user error if the profile is invalid or the name is taken.
+pub fn add(name: &str, profile: ClusterProfile, replace: bool) -> Result<PathBuf> {
+    let problems = profile.problems(name);
+    if !problems.is_empty() {
+        return Err(Error::Spec {
+            file: PathBuf::from(format!("cluster \"{name}\"")),
+            problems,
+        });
+    }
+    let path = user_config_path();
+    let mut all = read_file(&path)?;
+    if all.contains_key(name) && !replace {
+        return Err(Error::Input(format!(
+            "cluster \"{name}\" already exists in {}; pass --replace to overwrite it",
+            path.display()
+        )));
+    }
+    all.insert(name.to_string(), profile);
+    write_file(&path, &all)?;
+    Ok(path)
+}
+
+/// The profile `name`, or a user error listing the known ones.
+pub fn get(all: &BTreeMap<String, ClusterProfile>, name: &str) -> Result<ClusterProfile> {
+    all.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = all.keys().map(String::as_str).collect();
+        Error::Input(format!(
+            "unknown cluster \"{name}\"; known: {}; add one with `matterstack cluster add`",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })
+}
+
+/// A transport for a profile.
+pub fn transport_for(profile: &ClusterProfile) -> Box<dyn Transport> {
+    match profile.transport {
+        TransportKind::Ssh => Box::new(SshTransport::new(profile)),
+        TransportKind::Local => Box::new(LocalTransport),
+    }
+}
+
+/// What `cluster test` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    /// Cluster name.
+    pub cluster: String,
+    /// Where it connected.
+    pub destination: String,
+    /// Median round trip of a no-op command, in milliseconds.
+    pub latency_ms: f64,
+    /// The scheduler's status command and its first line of output.
+    pub scheduler: String,
+    /// Partitions the scheduler lists.
+    pub partitions: Vec<String>,
+    /// The project root, resolved, and writable.
+    pub project_root: String,
+    /// The scratch root, resolved, and writable.
+    pub scratch_root: String,
+}
+
+/// Connects, runs the scheduler's status command, checks both roots are
+/// writable and measures the round-trip latency.
+///
+/// Fails with a specific error: unreachable host or refused key
+/// ([`Error::Transport`], saying transient or permanent), a scheduler that
+/// does not answer, or a root that cannot be written.
+pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
+    let t = transport_for(profile);
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let out = t.exec("ping", "true", None)?;
+        if !out.ok() {
+            return Err(Error::Scheduler(format!(
+                "`true` failed on {}: {}",
+                t.describe(),
+                out.stderr.trim()
+            )));
+        }
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let (status_cmd, parts_cmd) = match profile.scheduler {
+        Scheduler::Slurm => ("squeue --version", "sinfo -h -o %P"),
+        Scheduler::Pbs => ("qstat --version", "qstat -Q"),
+        Scheduler::None => ("uname -a", "true"),
+    };
+    let out = t.exec("scheduler", status_cmd, None)?;
+    if !out.ok() {
+        return Err(Error::Scheduler(format!(
+            "cluster \"{name}\": `{status_cmd}` failed ({}): {}; check the scheduler or the profile's setup lines",
+            out.status,
+            out.stderr.trim()
+        )));
+    }
+    let scheduler = format!(
+        "{status_cmd}: {}",
+        out.stdout.lines().next().unwrap_or("").trim()
+    );
+    let parts = t.exec("scheduler", parts_cmd, None)?;
+    let partitions = parts
+        .stdout
+        .split_whitespace()
+        .map(|p| p.trim_end_matches('*').to_string())
+        .collect();
+    let mut roots = Vec::new();
+    for (field, root) in [
+        ("project_root", &profile.project_root),
+        ("scratch_root", &profile.scratch_root),
+    ] {
+        let probe = format!(
+            "mkdir -p {r} && cd {r} && f=.matterstack-write-test.$$ && : > \"$f\" && rm -f \"$f\" && pwd",
+            r = quote_path(root)
+        );
+        let out = t.exec("check-root", &probe, None)?;
+        if !out.ok() {
+            return Err(Error::Scheduler(format!(
+                "cluster \"{name}\": {field} {root} is not writable: {}; fix the path or its permissions",
+                out.stderr.trim()
+            )));
+        }
+        roots.push(out.stdout.trim().to_string());
+    }
+    Ok(TestReport {
+        cluster: name.to_string(),
+        destination: t.describe(),
+        latency_ms: times[1],
+        scheduler,
+        partitions,
+        scratch_root: roots.pop().unwrap_or_default(),
+        project_root: roots.pop().unwrap_or_default(),
+    })
+}

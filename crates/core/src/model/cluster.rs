@@ -1,0 +1,314 @@
+//! Cluster profiles (`clusters.toml`): where and how tasks reach a cluster.
+//! Pure: parsing and validation; loading and saving live in `app::clusters`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids;
+
+/// A `clusters.toml` file: `[clusters.<name>]` tables.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClustersFile {
+    /// Profiles by name.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, ClusterProfile>,
+}
+
+/// The batch scheduler of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// SLURM (`sbatch`, `squeue`, `scancel`).
+    #[default]
+    Slurm,
+    /// PBS Pro / Torque (`qsub`, `qstat`, `qdel`).
+    Pbs,
+    /// No scheduler: tasks run directly on the host (the `ssh` operator).
+    None,
+}
+
+/// How commands reach the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// Over SSH (the system `ssh`, one multiplexed master connection).
+    #[default]
+    Ssh,
+    /// On this machine (a scheduler reachable without SSH).
+    Local,
+}
+
+/// One cluster.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterProfile {
+    /// Host name, address or `~/.ssh/config` alias.
+    pub host: String,
+    /// SSH port (default: from ssh_config, usually 22).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Remote user (default: from ssh_config or the local user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Private key file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_file: Option<String>,
+    /// `ssh` (default) or `local`.
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// `slurm` (default), `pbs` or `none`.
+    #[serde(default)]
+    pub scheduler: Scheduler,
+    /// Default partition (SLURM) or queue (PBS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Partitions users may choose (informational; `cluster test` checks them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<String>,
+    /// Default QOS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<String>,
+    /// Default account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Lines run before every job and remote command (`module load …`,
+    /// `source ~/cry23.bashrc`). Trusted: they are the user's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<String>,
+    /// Remote root of per-job project directories (kept).
+    pub project_root: String,
+    /// Remote root of per-job scratch directories (where jobs run).
+    pub scratch_root: String,
+    /// Politeness limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Extra `-o Key=Value` options for ssh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_options: Vec<String>,
+}
+
+/// Politeness limits of a cluster.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Jobs queued or running at once; tasks beyond wait locally.
+    pub max_jobs: u32,
+    /// Scheduler commands per second (token bucket rate).
+    pub commands_per_second: f64,
+    /// Burst of scheduler commands.
+    pub burst: u32,
+    /// Concurrent file transfers.
+    pub concurrent_transfers: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_jobs: 200,
+            commands_per_second: 5.0,
+            burst: 10,
+            concurrent_transfers: 4,
+        }
+    }
+}
+
+impl ClustersFile {
+    /// Parses a `clusters.toml`, validating every profile.
+    ///
+    /// Fails with one message per problem (TOML errors with line and column).
+    pub fn parse(text: &str) -> Result<ClustersFile, Vec<String>> {
+        let file: ClustersFile = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().to_string();
+            vec![match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!("malformed TOML at line {line}, column {col}: {msg}")
+                }
+                None => format!("malformed TOML: {msg}"),
+            }]
+        })?;
+        let problems: Vec<String> = file
+            .clusters
+            .iter()
+            .flat_map(|(name, p)| p.problems(name))
+            .collect();
+        if problems.is_empty() {
+            Ok(file)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+impl ClusterProfile {
+    /// Every problem of this profile, each naming the field and the fix.
+    pub fn problems(&self, name: &str) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Err(m) = ids::check_id("cluster", name) {
+            p.push(m);
+        }
+        let c = |field: &str, value: &str, what: &str| {
+            format!("cluster \"{name}\": {field} = {value:?} {what}")
+        };
+        if self.host.is_empty()
+            || self.host.starts_with('-')
+            || self.host.contains(char::is_whitespace)
+        {
+            p.push(c(
+                "host",
+                &self.host,
+                "is not a host name; give a host, address or ~/.ssh/config alias",
+            ));
+        }
+        if let Some(u) = &self.user {
+            if u.is_empty()
+                || u.starts_with('-')
+                || !u
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+            {
+                p.push(c("user", u, "is not a user name"));
+            }
+        }
+        for (field, root) in [
+            ("project_root", &self.project_root),
+            ("scratch_root", &self.scratch_root),
+        ] {
+            if !(root.starts_with('/') || root.starts_with("~/"))
+                || root.contains("/../")
+                || root.ends_with("/..")
+            {
+                p.push(c(
+                    field,
+                    root,
+                    "must be an absolute path (or start with ~/) without \"..\"",
+                ));
+            }
+        }
+        for opt in &self.ssh_options {
+            if !opt.contains('=') || opt.starts_with('-') {
+                p.push(c(
+                    "ssh_options",
+                    opt,
+                    "must look like Key=Value (passed as -o Key=Value)",
+                ));
+            }
+        }
+        if !(self.limits.commands_per_second > 0.0 && self.limits.commands_per_second.is_finite()) {
+            p.push(format!(
+                "cluster \"{name}\": limits.commands_per_second = {} must be a positive number",
+                self.limits.commands_per_second
+            ));
+        }
+        if self.limits.max_jobs == 0
+            || self.limits.burst == 0
+            || self.limits.concurrent_transfers == 0
+        {
+            p.push(format!("cluster \"{name}\": limits.max_jobs, burst and concurrent_transfers must be at least 1"));
+        }
+        for (field, v) in [
+            ("partition", &self.partition),
+            ("qos", &self.qos),
+            ("account", &self.account),
+        ] {
+            if let Some(v) = v {
+                if !v
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+                    || v.is_empty()
+                {
+                    p.push(c(
+                        field,
+                        v,
+                        "may only hold letters, digits, '.', '_' and '-'",
+                    ));
+                }
+            }
+        }
+        p
+    }
+
+    /// The `user@host` (or `host`) destination for ssh.
+    pub fn destination(&self) -> String {
+        match &self.user {
+            Some(u) => format!("{u}@{}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [clusters.hpc]
+        host = "login.hpc.example.org"
+        user = "alice"
+        port = 22
+        identity_file = "~/.ssh/id_ed25519"
+        scheduler = "slurm"
+        partition = "compute"
+        partitions = ["compute", "gpu"]
+        account = "chem-123"
+        setup = ["module load crystal/23", "source ~/cry23.bashrc"]
+        project_root = "/home/alice/matterstack"
+        scratch_root = "/scratch/alice/matterstack"
+        [clusters.hpc.limits]
+        max_jobs = 50
+        commands_per_second = 2.0
+    "#;
+
+    #[test]
+    fn parses_a_full_profile() {
+        let f = ClustersFile::parse(GOOD).unwrap();
+        let p = &f.clusters["hpc"];
+        assert_eq!(p.destination(), "alice@login.hpc.example.org");
+        assert_eq!(p.scheduler, Scheduler::Slurm);
+        assert_eq!(p.transport, TransportKind::Ssh);
+        assert_eq!(p.limits.max_jobs, 50);
+        assert_eq!(p.limits.burst, 10, "unset limits keep their defaults");
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let bad = r#"
+            [clusters."bad/name"]
+            host = "-oProxyCommand=evil"
+            user = "a b"
+            project_root = "relative"
+            scratch_root = "/s/../etc"
+            partition = "x;rm"
+            ssh_options = ["-F/tmp/x"]
+            [clusters."bad/name".limits]
+            commands_per_second = 0.0
+        "#;
+        let all = ClustersFile::parse(bad).unwrap_err().join("\n");
+        for needle in [
+            "cluster id \"bad/name\"",
+            "host = \"-oProxyCommand=evil\"",
+            "user = \"a b\"",
+            "project_root = \"relative\"",
+            "scratch_root = \"/s/../etc\"",
+            "partition = \"x;rm\"",
+            "ssh_options",
+            "commands_per_second",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in {all}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_name_line_and_column() {
+        let e =
+            ClustersFile::parse("[clusters.a]\nhost = \"h\"\nprojet_root = \"/p\"\n").unwrap_err();
+        assert!(
+            e[0].contains("line 3") && e[0].contains("projet_root"),
+            "{e:?}"
+        );
+    }
+}

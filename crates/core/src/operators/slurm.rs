@@ -1,0 +1,643 @@
+//! The SLURM operator: each attempt is one batch job on a cluster, reached
+//! through a [`Transport`] (SSH with one master connection, or local).
+//!
+//! Remote layout per attempt (roots from the cluster profile, `~` resolved):
+//!
+//! ```text
+//! <project_root>/<run>/<task>/<n>/   job.sh, job_info.json, stdout, stderr,
+//!                                    started, finished, exit (markers), work/ (scratch copy)
+//! <scratch_root>/<run>/<task>/<n>/   where the job runs; inputs uploaded here
+//! ```
+//!
+//! `job_info.json` is written at submission and updated on every status
+//! change — by the job itself (RUNNING, COMPLETED/FAILED) and by matterstack
+//! (CANCELLED, TIMEOUT…) — so `matterstack sync` can rebuild a lost store.
+//! The job name carries the attempt token, so a job submitted by a `step`
+//! that died before recording it is found by name, never submitted twice.
+//! Status is one batched `squeue` per tick plus the jobs' own exit markers,
+//! read in the same remote command; a marker wins over the scheduler.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use matterstack_schedulers::phase::combine;
+use matterstack_schedulers::script::{render_slurm_script, JobSpec};
+use matterstack_schedulers::slurm::{
+    classify_sbatch_error, parse_sbatch_parsable, parse_squeue_lenient, squeue_command, SqueueRow,
+};
+use matterstack_schedulers::{job_name, token_from_job_name, FailureKind, Phase};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{AttemptFiles, AttemptRef, Capacity, Launched, Observation, Operator};
+use crate::app::clusters::transport_for;
+use crate::model::cluster::ClusterProfile;
+use crate::model::{resources, Command, TaskSpec};
+use crate::store::now_ms;
+use crate::transport::{quote, quote_all, quote_path, Transport, TransportError};
+use crate::{Error, Result};
+
+/// The record kept beside every job on the cluster. Field order matters:
+/// the job script updates the first lines in place with `sed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, …
+    pub status: String,
+    /// The SLURM job id, once known.
+    pub scheduler_id: Option<String>,
+    /// Start, ms since the epoch.
+    pub started_at: Option<i64>,
+    /// End, ms since the epoch.
+    pub ended_at: Option<i64>,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Schema tag.
+    pub schema: String,
+    /// Run id.
+    pub run: String,
+    /// Task id.
+    pub task: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Idempotency token.
+    pub token: String,
+    /// Cluster profile name.
+    pub cluster: String,
+    /// SLURM job name (carries the token).
+    pub job_name: String,
+    /// Submission time, ms since the epoch.
+    pub created_at: i64,
+    /// Project directory (kept).
+    pub project_dir: String,
+    /// Scratch directory (where the job runs).
+    pub scratch_dir: String,
+    /// Resources asked for.
+    pub resources: serde_json::Value,
+    /// Input files uploaded.
+    pub inputs: Vec<String>,
+    /// Declared outputs.
+    pub outputs: Vec<String>,
+    /// The full task spec (for `sync`).
+    pub spec: TaskSpec,
+}
+
+/// Runs attempts as SLURM jobs on one cluster.
+pub struct SlurmOperator {
+    run_id: String,
+    cluster: String,
+    profile: ClusterProfile,
+    transport: Box<dyn Transport>,
+    roots: OnceCell<(String, String)>,
+    limiter: RefCell<Limiter>,
+}
+
+/// A token bucket on scheduler commands (`limits.commands_per_second`,
+/// `limits.burst`): waits, never refuses.
+struct Limiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Limiter {
+    fn take(&mut self) {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens < 1.0 {
+            let wait = (1.0 - self.tokens) / self.rate;
+            std::thread::sleep(Duration::from_secs_f64(wait));
+            self.tokens = 1.0;
+            self.last = Instant::now();
+        }
+        self.tokens -= 1.0;
+    }
+}
+
+const SEP: &str = "@@MS-SECTION@@";
+
+impl SlurmOperator {
+    /// An operator for `cluster` in run `run_id`. Connects lazily.
+    pub fn new(run_id: &str, cluster: &str, profile: ClusterProfile) -> SlurmOperator {
+        let limiter = Limiter {
+            rate: profile.limits.commands_per_second,
+            burst: f64::from(profile.limits.burst),
+            tokens: f64::from(profile.limits.burst),
+            last: Instant::now(),
+        };
+        SlurmOperator {
+            run_id: run_id.to_string(),
+            cluster: cluster.to_string(),
+            transport: transport_for(&profile),
+            profile,
+            roots: OnceCell::new(),
+            limiter: RefCell::new(limiter),
+        }
+    }
+
+    /// Runs a scheduler command through the rate limiter.
+    fn scheduler(&self, label: &str, script: &str) -> Result<crate::transport::CmdOutput> {
+        self.limiter.borrow_mut().take();
+        Ok(self.transport.exec(label, script, None)?)
+    }
+
+    /// The project and scratch roots, `~` resolved on the cluster.
+    fn roots(&self) -> Result<&(String, String)> {
+        if let Some(r) = self.roots.get() {
+            return Ok(r);
+        }
+        let out = self.transport.exec(
+            "resolve-roots",
+            &format!(
+                "printf '%s\\n%s\\n' {} {}",
+                quote_path(&self.profile.project_root),
+                quote_path(&self.profile.scratch_root)
+            ),
+            None,
+        )?;
+        let mut lines = out.stdout.lines();
+        let (Some(p), Some(s)) = (lines.next(), lines.next()) else {
+            return Err(Error::Scheduler(format!(
+                "cluster \"{}\": could not resolve project_root/scratch_root: {}",
+                self.cluster,
+                out.stderr.trim()
+            )));
+        };
+        Ok(self.roots.get_or_init(|| (p.to_string(), s.to_string())))
+    }
+
+    /// Project and scratch directories of an attempt.
+    pub fn dirs(&self, task_id: &str, n: u32) -> Result<(String, String)> {
+        let (p, s) = self.roots()?;
+        Ok((
+            format!("{p}/{}/{task_id}/{n}", self.run_id),
+            format!("{s}/{}/{task_id}/{n}", self.run_id),
+        ))
+    }
+
+    fn job_info(
+        &self,
+        a: &AttemptRef<'_>,
+        task: &TaskSpec,
+        p: &str,
+        s: &str,
+        name: &str,
+        inputs: Vec<String>,
+    ) -> JobInfo {
+        JobInfo {
+            status: "PENDING".into(),
+            scheduler_id: None,
+            started_at: None,
+            ended_at: None,
+            exit_code: None,
+            schema: "matterstack.job_info/1".into(),
+            run: self.run_id.clone(),
+            task: a.task_id.to_string(),
+            attempt: a.n,
+            token: a.token.to_string(),
+            cluster: self.cluster.clone(),
+            job_name: name.to_string(),
+            created_at: now_ms(),
+            project_dir: p.to_string(),
+            scratch_dir: s.to_string(),
+            resources: serde_json::json!({
+                "cores": task.cores,
+                "memory": task.memory,
+                "walltime": task.walltime,
+                "partition": task.partition.as_ref().or(self.profile.partition.as_ref()),
+                "qos": task.qos.as_ref().or(self.profile.qos.as_ref()),
+                "account": task.account.as_ref().or(self.profile.account.as_ref()),
+                "gres": task.gres,
+                "constraint": task.constraint,
+            }),
+            inputs,
+            outputs: task.outputs.clone(),
+            spec: task.clone(),
+        }
+    }
+
+    /// The job script for an attempt.
+    fn script(
+        &self,
+        a: &AttemptRef<'_>,
+        task: &TaskSpec,
+        p: &str,
+        s: &str,
+        name: &str,
+    ) -> Result<String> {
+        let info = quote(&format!("{p}/job_info.json"));
+        let running = format!(
+            "sed -i -e 's/^  \"status\": .*/  \"status\": \"RUNNING\",/' -e \"s/^  \\\"scheduler_id\\\": .*/  \\\"scheduler_id\\\": \\\"$SLURM_JOB_ID\\\",/\" -e \"s/^  \\\"started_at\\\": .*/  \\\"started_at\\\": $(date +%s)000,/\" {info}"
+        );
+        let cmd = match &task.command {
+            Command::Shell(c) => format!("sh -c {}", quote(c)),
+            Command::Argv(v) => quote_all(v),
+        };
+        let command = format!(
+            "{cmd}\nms_rc=$?\nmkdir -p {work} && cp -a {scratch} {work}/\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
+            work = quote(&format!("{p}/work")),
+            scratch = quote(&format!("{s}/.")),
+        );
+        let mut env: Vec<(String, String)> = task
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        env.push(("MATTERSTACK_TASK_ID".into(), a.task_id.to_string()));
+        env.push(("MATTERSTACK_ATTEMPT".into(), a.n.to_string()));
+        env.push(("MATTERSTACK_TOKEN".into(), a.token.to_string()));
+        let mut setup = vec![running];
+        setup.extend(self.profile.setup.iter().cloned());
+        let spec = JobSpec {
+            job_name: name.to_string(),
+            workdir: s.to_string(),
+            stdout: format!("{p}/stdout"),
+            stderr: format!("{p}/stderr"),
+            cores: task.cores,
+            memory_mb: task
+                .memory
+                .as_deref()
+                .and_then(|m| resources::parse_memory_mb(m).ok()),
+            walltime_secs: task.walltime_secs(),
+            partition: task.partition.clone().or(self.profile.partition.clone()),
+            qos: task.qos.clone().or(self.profile.qos.clone()),
+            account: task.account.clone().or(self.profile.account.clone()),
+            gres: task.gres.clone(),
+            constraint: task.constraint.clone(),
+            setup_lines: setup,
+            env,
+            command,
+            marker_dir: p.to_string(),
+            ..JobSpec::default()
+        };
+        render_slurm_script(&spec).map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id)))
+    }
+
+    /// Uploads the local task directory (inputs) to scratch and verifies
+    /// every file by size and SHA-256 on the cluster.
+    fn stage_inputs(&self, a: &AttemptRef<'_>, s: &str) -> Result<Vec<String>> {
+        let local = a.run_dir.join("tasks").join(a.task_id);
+        let mut files = Vec::new();
+        collect_files(&local, &local, &mut files)?;
+        if files.is_empty() {
+            return Ok(files);
+        }
+        self.transport.upload_dir(&local, s)?;
+        let mut expected = Vec::new();
+        for f in &files {
+            let bytes =
+                std::fs::read(local.join(f)).map_err(|e| Error::io("read", local.join(f), e))?;
+            expected.push((f.clone(), bytes.len() as u64, hex(&Sha256::digest(&bytes))));
+        }
+        let check = format!(
+            "cd {} && for f in {}; do printf '%s %s\\n' \"$(wc -c < \"$f\")\" \"$(sha256sum < \"$f\" | cut -d' ' -f1)\"; done",
+            quote(s),
+            quote_all(&files)
+        );
+        let out = self.transport.exec("verify", &check, None)?;
+        let got: Vec<&str> = out.stdout.lines().collect();
+        for (i, (f, size, sum)) in expected.iter().enumerate() {
+            let want = format!("{size} {sum}");
+            if got.get(i).map(|l| l.trim()) != Some(want.as_str()) {
+                return Err(TransportError::Transient {
+                    host: self.transport.describe(),
+                    label: "verify".into(),
+                    detail: format!("uploaded {f} does not match (size/sha256); will upload again"),
+                }
+                .into());
+            }
+        }
+        Ok(files)
+    }
+
+    /// Fetches the scheduler logs and markers into `.attempts/<n>/`, and the
+    /// declared outputs (or the whole scratch copy) into the task directory.
+    fn fetch(&self, a: &AttemptRef<'_>, outputs: &[String]) -> Result<()> {
+        let (p, _) = self.dirs(a.task_id, a.n)?;
+        let files = AttemptFiles::new(a.run_dir, a.task_id, a.n);
+        let logs: Vec<String> = [
+            "stdout",
+            "stderr",
+            "job_info.json",
+            "job.sh",
+            "exit",
+            "started",
+            "finished",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        self.transport.download(&p, &logs, &files.dir)?;
+        self.transport
+            .download(&format!("{p}/work"), outputs, &files.task_dir)?;
+        Ok(())
+    }
+
+    /// Records a status in `job_info.json` of several attempts at once.
+    fn mark(&self, updates: &[(String, &str, Option<i32>)]) {
+        if updates.is_empty() {
+            return;
+        }
+        let script: Vec<String> = updates
+            .iter()
+            .map(|(p, status, code)| {
+                format!(
+                    "sed -i -e 's/^  \"status\": .*/  \"status\": \"{status}\",/' -e 's/^  \"ended_at\": null,/  \"ended_at\": {now},/' -e 's/^  \"exit_code\": null,/  \"exit_code\": {code},/' {f} 2>/dev/null",
+                    now = now_ms(),
+                    code = code.map_or("null".to_string(), |c| c.to_string()),
+                    f = quote(&format!("{p}/job_info.json"))
+                )
+            })
+            .collect();
+        let _ = self.transport.exec("job-info", &script.join("\n"), None);
+    }
+
+    /// Reads every `job_info.json` under this cluster's project root (all runs).
+    ///
+    /// Fails when the cluster cannot be reached; skips unreadable records.
+    pub fn discover(&self) -> Result<Vec<JobInfo>> {
+        let (p, _) = self.roots()?;
+        let out = self.transport.exec(
+            "sync",
+            &format!(
+                "for f in {}/*/*/*/job_info.json; do [ -f \"$f\" ] && {{ cat \"$f\"; printf '\\n\\036\\n'; }}; done; true",
+                quote(p)
+            ),
+            None,
+        )?;
+        Ok(out
+            .stdout
+            .split('\u{1e}')
+            .filter_map(|chunk| serde_json::from_str::<JobInfo>(chunk.trim()).ok())
+            .collect())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Relative paths of the regular files under `dir` (skipping `.attempts`).
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries {
+        let e = e.map_err(|err| Error::io("read", dir, err))?;
+        let path = e.path();
+        if path.file_name().is_some_and(|n| n == ".attempts") {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.display().to_string());
+        }
+    }
+    out.sort();
+    Ok(())
+}
+
+impl Operator for SlurmOperator {
+    fn name(&self) -> &'static str {
+        "slurm"
+    }
+
+    fn capacity(&self) -> Capacity {
+        Capacity::Jobs(self.profile.limits.max_jobs)
+    }
+
+    fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
+        let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
+        let (p, s) = self.dirs(a.task_id, a.n)?;
+        let script = self.script(a, task, &p, &s, &name)?;
+        let stage = format!(
+            "mkdir -p {} {} && cat > {}",
+            quote(&p),
+            quote(&s),
+            quote(&format!("{p}/job.sh"))
+        );
+        let out = self
+            .transport
+            .exec("stage", &stage, Some(script.as_bytes()))?;
+        if !out.ok() {
+            return Err(Error::Scheduler(format!(
+                "cannot create the job directories {p} and {s}: {}",
+                out.stderr.trim()
+            )));
+        }
+        let inputs = self.stage_inputs(a, &s)?;
+        let info = self.job_info(a, task, &p, &s, &name, inputs);
+        let json =
+            serde_json::to_string_pretty(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let out = self.transport.exec(
+            "stage",
+            &format!("cat > {}", quote(&format!("{p}/job_info.json"))),
+            Some(json.as_bytes()),
+        )?;
+        if !out.ok() {
+            return Err(Error::Scheduler(format!(
+                "cannot write job_info.json in {p}: {}",
+                out.stderr.trim()
+            )));
+        }
+        let out = self.scheduler(
+            "sbatch",
+            &format!("cd {} && sbatch --parsable job.sh", quote(&p)),
+        )?;
+        if out.ok() {
+            let job = parse_sbatch_parsable(&out.stdout).map_err(|e| {
+                Error::Scheduler(format!("sbatch answered something unexpected: {e}"))
+            })?;
+            return Ok(Launched {
+                external_id: job.job_id,
+                child: None,
+            });
+        }
+        let err = classify_sbatch_error(&out.stderr);
+        if err.is_transient() {
+            return Err(TransportError::Transient {
+                host: self.transport.describe(),
+                label: "sbatch".into(),
+                detail: err.message,
+            }
+            .into());
+        }
+        // Refused: leave nothing half-submitted behind.
+        let _ = self.transport.exec(
+            "cleanup",
+            &format!("rm -rf {} {}", quote(&p), quote(&s)),
+            None,
+        );
+        Err(Error::Scheduler(format!(
+            "SLURM refused task \"{}\" on cluster \"{}\": {}",
+            a.task_id,
+            self.cluster,
+            out.stderr.trim()
+        )))
+    }
+
+    fn poll(&self, attempts: &[AttemptRef<'_>]) -> Vec<Observation> {
+        match self.poll_all(attempts) {
+            Ok(obs) => obs,
+            Err(e) => attempts
+                .iter()
+                .map(|_| Observation::Unknown {
+                    reason: e.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn cancel(&self, a: &AttemptRef<'_>) -> Result<()> {
+        let target = match a.external_id {
+            Some(id) => quote(id),
+            None => format!(
+                "--name={}",
+                quote(&job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?)
+            ),
+        };
+        self.scheduler("scancel", &format!("scancel {target}"))?;
+        let (p, _) = self.dirs(a.task_id, a.n)?;
+        self.mark(&[(p, "CANCELLED", None)]);
+        Ok(())
+    }
+}
+
+impl SlurmOperator {
+    fn poll_all(&self, attempts: &[AttemptRef<'_>]) -> Result<Vec<Observation>> {
+        let mut dirs = Vec::with_capacity(attempts.len());
+        for a in attempts {
+            dirs.push(self.dirs(a.task_id, a.n)?.0);
+        }
+        let ids: Vec<String> = attempts
+            .iter()
+            .filter_map(|a| a.external_id.map(str::to_string))
+            .collect();
+        let by_name_needed = attempts.iter().any(|a| a.external_id.is_none());
+        let squeue = if by_name_needed {
+            // Some attempt was recorded but its job id never was (a step died
+            // right after sbatch): list this user's jobs and match tokens.
+            let mut argv = squeue_command(&[]);
+            argv.pop();
+            argv.push("--me".into());
+            quote_all(&argv)
+        } else {
+            quote_all(&squeue_command(&ids))
+        };
+        let script = format!(
+            "{squeue} 2>&1; echo {SEP}\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
+            quote_all(&dirs)
+        );
+        self.limiter.borrow_mut().take();
+        let out = self.transport.exec("squeue", &script, None)?;
+        let (queue, markers) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
+        let rows = parse_squeue_lenient(queue).rows;
+        let by_id: HashMap<&str, &SqueueRow> =
+            rows.iter().map(|r| (r.job_id.as_str(), r)).collect();
+        let by_token: HashMap<&str, &SqueueRow> = rows
+            .iter()
+            .filter_map(|r| token_from_job_name(&r.name).map(|t| (t, r)))
+            .collect();
+        let marker_lines: Vec<&str> = markers.trim_start_matches('\n').lines().collect();
+        let mut observations = Vec::with_capacity(attempts.len());
+        let mut job_info_updates = Vec::new();
+        for (i, a) in attempts.iter().enumerate() {
+            let (exit, started) = marker_lines
+                .get(i)
+                .and_then(|l| l.split_once('|'))
+                .unwrap_or(("", ""));
+            let marker_exit: Option<i32> = exit.trim().parse().ok();
+            let started_at = started.trim().parse::<i64>().ok().map(|s| s * 1000);
+            let row = match a.external_id {
+                Some(id) => by_id.get(id).copied(),
+                None => by_token.get(a.token).copied(),
+            };
+            let external_id = row
+                .map(|r| r.job_id.clone())
+                .or(a.external_id.map(str::to_string));
+            let phase = combine(marker_exit, row.map(SqueueRow::phase));
+            let obs = match phase {
+                Phase::Queued { .. } | Phase::Running => Observation::Running {
+                    external_id,
+                    started_at,
+                },
+                Phase::Vanished if a.external_id.is_none() => Observation::NotStarted,
+                Phase::Vanished => Observation::Lost {
+                    reason: format!(
+                        "job {} vanished from SLURM without writing an exit code",
+                        a.external_id.unwrap_or("?")
+                    ),
+                },
+                Phase::Finished { .. } | Phase::Failed { .. } => {
+                    if let Err(e) = self.fetch(a, a.outputs) {
+                        if e.is_transient() {
+                            observations.push(Observation::Unknown {
+                                reason: e.to_string(),
+                            });
+                            continue;
+                        }
+                    }
+                    match phase {
+                        Phase::Finished { .. } => Observation::Exited {
+                            code: 0,
+                            started_at,
+                            ended_at: Some(now_ms()),
+                        },
+                        Phase::Failed {
+                            kind: FailureKind::Failed,
+                            exit_code: Some(code),
+                            ..
+                        } => Observation::Exited {
+                            code,
+                            started_at,
+                            ended_at: Some(now_ms()),
+                        },
+                        Phase::Failed {
+                            kind,
+                            exit_code,
+                            reason,
+                        } => {
+                            let label = failure_label(kind);
+                            if marker_exit.is_none() {
+                                job_info_updates.push((dirs[i].clone(), label, exit_code));
+                            }
+                            Observation::Ended {
+                                code: exit_code,
+                                reason: match reason {
+                                    Some(r) if r != label => format!("{label}: {r}"),
+                                    _ => format!(
+                                        "{label}: reported by SLURM for job {}",
+                                        external_id.unwrap_or_default()
+                                    ),
+                                },
+                                ended_at: Some(now_ms()),
+                            }
+                        }
+                        _ => unreachable!("terminal phases only"),
+                    }
+                }
+            };
+            observations.push(obs);
+        }
+        self.mark(&job_info_updates);
+        Ok(observations)
+    }
+}
+
+fn failure_label(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Timeout => "TIMEOUT",
+        FailureKind::OutOfMemory => "OUT_OF_MEMORY",
+        FailureKind::NodeFail => "NODE_FAIL",
+        FailureKind::Preempted => "PREEMPTED",
+        FailureKind::BootFail => "BOOT_FAIL",
+        FailureKind::Deadline => "DEADLINE",
+        FailureKind::Cancelled => "CANCELLED",
+        FailureKind::Failed => "FAILED",
+    }
+}

@@ -1,0 +1,157 @@
+//! `cluster …` and `sync`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use matterstack_core::app::{clusters, sync};
+use matterstack_core::model::cluster::{ClusterProfile, Limits, Scheduler, TransportKind};
+use matterstack_core::transport::SshTransport;
+use matterstack_core::Error;
+
+use super::{ClusterAdd, ClusterCmd};
+
+pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
+    match cmd {
+        ClusterCmd::Add(a) => {
+            let (name, replace) = (a.name.clone(), a.replace);
+            let path = clusters::add(&name, profile_from(*a)?, replace)?;
+            println!("added cluster {name} to {}", path.display());
+            println!("check it with: matterstack cluster test {name}");
+        }
+        ClusterCmd::List { json } => {
+            let all = clusters::load(Some(Path::new(".")))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else if all.is_empty() {
+                println!("no clusters; add one with `matterstack cluster add NAME --host …`");
+            } else {
+                println!(
+                    "{:<16} {:<32} {:<9} PARTITION",
+                    "NAME", "DESTINATION", "SCHEDULER"
+                );
+                for (name, p) in &all {
+                    let dest = match p.port {
+                        Some(port) => format!("{}:{port}", p.destination()),
+                        None => p.destination(),
+                    };
+                    println!(
+                        "{name:<16} {dest:<32} {:<9} {}",
+                        format!("{:?}", p.scheduler).to_lowercase(),
+                        p.partition.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        ClusterCmd::Show { name } => {
+            let all = clusters::load(Some(Path::new(".")))?;
+            let p = clusters::get(&all, &name)?;
+            let mut one = std::collections::BTreeMap::new();
+            one.insert(name.clone(), p.clone());
+            print!(
+                "{}",
+                toml::to_string_pretty(&matterstack_core::model::cluster::ClustersFile {
+                    clusters: one
+                })?
+            );
+            if p.transport == TransportKind::Ssh {
+                println!("\n# For a cluster that asks for a second factor, open the master once");
+                println!("# yourself; matterstack attaches to it for as long as it lives:");
+                println!("# {}", SshTransport::new(&p).master_command());
+            }
+        }
+        ClusterCmd::Test { name, json } => {
+            let all = clusters::load(Some(Path::new(".")))?;
+            let p = clusters::get(&all, &name)?;
+            let r = clusters::test(&name, &p)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "cluster {}: reached {} (round trip {:.1} ms)",
+                    r.cluster, r.destination, r.latency_ms
+                );
+                println!("  scheduler: {}", r.scheduler);
+                println!("  partitions: {}", r.partitions.join(", "));
+                println!("  project_root {} writable", r.project_root);
+                println!("  scratch_root {} writable", r.scratch_root);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
+    let scheduler = match a.scheduler.as_str() {
+        "slurm" => Scheduler::Slurm,
+        "pbs" => Scheduler::Pbs,
+        "none" => Scheduler::None,
+        other => {
+            return Err(
+                Error::Input(format!("--scheduler {other:?}: use slurm, pbs or none")).into(),
+            )
+        }
+    };
+    let transport = match a.transport.as_str() {
+        "ssh" => TransportKind::Ssh,
+        "local" => TransportKind::Local,
+        other => {
+            return Err(Error::Input(format!("--transport {other:?}: use ssh or local")).into())
+        }
+    };
+    let mut limits = Limits::default();
+    if let Some(m) = a.max_jobs {
+        limits.max_jobs = m;
+    }
+    if let Some(c) = a.commands_per_second {
+        limits.commands_per_second = c;
+    }
+    Ok(ClusterProfile {
+        host: a.host,
+        port: a.port,
+        user: a.user,
+        identity_file: a.identity_file,
+        transport,
+        scheduler,
+        partition: a.partition,
+        partitions: Vec::new(),
+        qos: a.qos,
+        account: a.account,
+        setup: a.setup,
+        project_root: a.project_root,
+        scratch_root: a.scratch_root,
+        limits,
+        ssh_options: a.ssh_options,
+    })
+}
+
+pub fn sync(cluster: &str, into: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let all = clusters::load(Some(Path::new(".")))?;
+    let profile = clusters::get(&all, cluster)?;
+    if let Some(dir) = into {
+        let n = sync::rebuild(cluster, &profile, dir)?;
+        println!("rebuilt {n} attempts from cluster {cluster}");
+        println!("{}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let found = sync::summarize(&sync::discover(cluster, &profile)?);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        println!(
+            "{:<24} {:<20} {:>7}  {:<10} JOB",
+            "RUN", "TASK", "ATTEMPT", "STATUS"
+        );
+        for j in &found {
+            println!(
+                "{:<24} {:<20} {:>7}  {:<10} {}",
+                j.run,
+                j.task,
+                j.attempt,
+                j.status,
+                j.scheduler_id.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,336 @@
+//! Parser tests on real program outputs (see tests/data/README.md for how each file
+//! was made). Expected numbers are copied from the files.
+
+// The expected values are written with every digit the programs printed.
+#![allow(clippy::excessive_precision)]
+
+use matterstack_templates::parsers::{self, parse_output, ParsedOutput};
+use serde_json::json;
+
+fn data(path: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn parse(program: &str, path: &str) -> ParsedOutput {
+    parse_output(program, &data(path)).expect("known parser")
+}
+
+#[test]
+fn psi4_scf_water_dimer() {
+    let o = parse("psi4", "psi4/scf_water_dimer.out");
+    // "    Total Energy =                       -152.0625362491582848"
+    assert_eq!(o.final_energy, Some(-152.0625362491582848));
+    assert_eq!(o.energy_unit.as_deref(), Some("hartree"));
+    assert_eq!(o.version.as_deref(), Some("1.3.2"));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+    assert_eq!(o.wall_time_s, Some(0.66));
+    assert_eq!(o.values["scf_iterations"], json!(8));
+    assert_eq!(
+        o.values["nuclear_repulsion_energy"],
+        json!(36.6628479968634053)
+    );
+}
+
+#[test]
+fn psi4_scf_not_converged_with_error_exit() {
+    let o = parse("psi4", "psi4/scf_maxiter2_fail.out");
+    assert_eq!(o.converged, Some(false));
+    assert!(!o.normal_termination);
+    let e = o.error.expect("error");
+    assert!(e.starts_with("psi4 SCF did not converge"), "{e}");
+    assert!(
+        e.contains("Could not converge SCF iterations in 2 iterations."),
+        "{e}"
+    );
+    assert_eq!(o.final_energy, None);
+    assert_eq!(o.wall_time_s, Some(0.60));
+}
+
+#[test]
+fn psi4_scf_not_converged_but_exit_zero_is_still_an_error() {
+    let o = parse("psi4", "psi4/scf_maxiter2_nofail.out");
+    assert!(o.normal_termination, "psi4 printed its success line");
+    assert_eq!(o.converged, Some(false));
+    assert!(o.error.as_deref().unwrap().contains("did not converge"));
+    assert_eq!(o.final_energy, Some(-152.0282443124960992));
+    assert_eq!(o.values["scf_iterations"], json!(2));
+}
+
+#[test]
+fn psi4_gradient() {
+    let o = parse("psi4", "psi4/grad_water_dimer.out");
+    assert_eq!(o.final_energy, Some(-152.0625362495809441));
+    assert_eq!(o.error, None);
+    let g = o.values["gradient"].as_array().unwrap();
+    assert_eq!(g.len(), 6);
+    assert_eq!(g[0], json!([-0.007774331066, -0.013716844696, 0.0]));
+    assert_eq!(
+        g[5],
+        json!([0.004307719333, -0.006495458556, 0.009789256164])
+    );
+    let norm = o.values["gradient_norm"].as_f64().unwrap();
+    let expected: f64 = [
+        -0.007774331066f64,
+        -0.013716844696,
+        0.0,
+        -0.005248090334,
+        0.011520293781,
+        0.0,
+        0.014808206070,
+        0.002339224953,
+        0.0,
+        -0.010401223334,
+        0.012848243073,
+        0.0,
+        0.004307719333,
+        -0.006495458556,
+        -0.009789256164,
+        0.004307719333,
+        -0.006495458556,
+        0.009789256164,
+    ]
+    .iter()
+    .map(|x| x * x)
+    .sum::<f64>()
+    .sqrt();
+    assert!((norm - expected).abs() < 1e-15);
+}
+
+#[test]
+fn xtb_single_point() {
+    let o = parse("xtb", "xtb/sp_water.out");
+    // "| TOTAL ENERGY               -5.070370761845 Eh   |"
+    assert_eq!(o.final_energy, Some(-5.070370761845));
+    assert_eq!(o.values["gradient_norm"], json!(0.007221581061));
+    assert_eq!(o.values["homo_lumo_gap_ev"], json!(14.629680013228));
+    assert_eq!(o.version.as_deref(), Some("6.5.1"));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+    assert_eq!(o.converged, None);
+    assert_eq!(o.wall_time_s, Some(0.123));
+    assert_eq!(o.cpu_time_s, Some(0.240));
+}
+
+#[test]
+fn xtb_optimisation() {
+    let o = parse("xtb", "xtb/opt_water.out");
+    assert_eq!(o.final_energy, Some(-5.070544374391));
+    assert_eq!(o.values["gradient_norm"], json!(0.000148070805));
+    assert_eq!(o.values["opt_iterations"], json!(4));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+}
+
+#[test]
+fn xtb_abnormal_termination() {
+    let o = parse("xtb", "xtb/opt_fail.out");
+    assert!(!o.normal_termination);
+    let e = o.error.expect("error");
+    assert!(e.starts_with("abnormal termination of xtb"), "{e}");
+    assert!(
+        e.contains("Some atoms in the start geometry are *very* close"),
+        "{e}"
+    );
+    assert!(
+        e.contains("Found *very* short distance of  0.000E+00 for O1-H2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn gromacs_em_converged() {
+    let o = parse("gromacs", "gromacs/em_converged.log");
+    // "Potential Energy  = -9.5202012e+03"
+    assert_eq!(o.final_energy, Some(-9.5202012e+03));
+    assert_eq!(o.energy_unit.as_deref(), Some("kJ/mol"));
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.values["max_force"], json!(4.0071231e+02));
+    assert_eq!(o.values["max_force_atom"], json!(364));
+    assert_eq!(o.version.as_deref(), Some("2022.5-Debian_2022.5_2"));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+}
+
+#[test]
+fn gromacs_em_not_converged_is_a_warning() {
+    let o = parse("gromacs", "gromacs/em_notconverged.log");
+    assert_eq!(o.final_energy, Some(-1.0768123e+04));
+    assert_eq!(o.converged, Some(false));
+    assert!(o
+        .warnings
+        .iter()
+        .any(|w| w.contains("did not converge to Fmax < 100 in 51 steps")));
+    assert_eq!(o.error, None);
+}
+
+#[test]
+fn gromacs_md_final_energies_and_performance() {
+    let o = parse("gromacs", "gromacs/md.log");
+    // last step (100) before the averages: Potential -9.41709e+03
+    assert_eq!(o.values["final_step"], json!(100));
+    assert_eq!(o.final_energy, Some(-9.41709e+03));
+    let e = &o.values["energies"];
+    assert_eq!(e["LJ (SR)"], json!(1.86162e+03));
+    assert_eq!(e["Kinetic En."], json!(1.27167e+03));
+    assert_eq!(e["Pressure (bar)"], json!(2.48557e+02));
+    assert_eq!(o.values["ns_per_day"], json!(202.084));
+    assert_eq!(o.wall_time_s, Some(0.086));
+    assert_eq!(o.cpu_time_s, Some(0.086));
+    assert!(o.normal_termination);
+}
+
+#[test]
+fn gromacs_checkpoint_restart_reaches_the_last_step() {
+    let o = parse("gromacs", "gromacs/md_restarted.log");
+    assert_eq!(o.values["final_step"], json!(200));
+    assert!(o.normal_termination);
+    assert!(o.final_energy.is_some());
+}
+
+#[test]
+fn gromacs_fatal_error() {
+    let o = parse("gromacs", "gromacs/grompp_fatal.log");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("GROMACS fatal error: There was 1 error in input file(s)")
+    );
+    assert!(!o.normal_termination);
+}
+
+#[test]
+fn crystal_scf() {
+    let o = parse("crystal", "crystal/mgo_sto3g_scf_excerpt.out");
+    // "== SCF ENDED - CONVERGENCE ON ENERGY      E(AU) -2.7121814374931E+02 CYCLES   7"
+    assert_eq!(o.final_energy, Some(-2.7121814374931E+02));
+    assert_eq!(o.values["scf_energy"], json!(-2.7121814374931E+02));
+    assert_eq!(o.values["scf_cycles"], json!(7));
+    assert_eq!(o.values["band_gap_ev"], json!(12.6917));
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.version.as_deref(), Some("CRYSTAL17"));
+    assert_eq!(o.wall_time_s, Some(3.95));
+    assert_eq!(o.cpu_time_s, Some(3.79));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+}
+
+#[test]
+fn crystal_error() {
+    let o = parse("crystal", "crystal/bcc_iron_failed_scf_excerpt.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("CRYSTAL ERROR: OPTGEOM: SCF FAILED - OPTGEOM STOP")
+    );
+    assert!(!o.normal_termination);
+    // "TOTAL ENERGY(DFT)(AU)( 41) -1.2636682731664E+03"
+    assert_eq!(o.final_energy, Some(-1.2636682731664E+03));
+    assert_eq!(o.wall_time_s, Some(916.29));
+}
+
+#[test]
+fn namd_final_energy_line() {
+    let o = parse("namd", "namd/min_assembled.log");
+    assert_eq!(o.values["final_step"], json!(1000));
+    assert_eq!(o.final_energy, Some(-208432.0810));
+    let e = &o.values["energy"];
+    assert_eq!(e["BOND"], json!(15731.8866));
+    assert_eq!(e["ELECT"], json!(-269009.0421));
+    assert_eq!(e["VOLUME"], json!(657486.8069));
+    assert_eq!(e.as_object().unwrap().len(), 20);
+    assert_eq!(o.wall_time_s, Some(183.531799));
+    assert_eq!(o.cpu_time_s, Some(181.870667));
+    assert_eq!(o.values["memory_mb"], json!(512.34375));
+    assert_eq!(o.version.as_deref(), Some("2.5b2ss03"));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+}
+
+#[test]
+fn namd_fatal_error() {
+    let o = parse("namd", "namd/fatal_error_assembled.log");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("NAMD FATAL ERROR: Unable to open text file system.psf: No such file or directory")
+    );
+    assert!(!o.normal_termination);
+}
+
+#[test]
+fn parsed_output_is_serializable() {
+    let o = parse("psi4", "psi4/scf_water_dimer.out");
+    let v = serde_json::to_value(&o).unwrap();
+    assert_eq!(v["final_energy"], json!(-152.0625362491582848));
+    let back: ParsedOutput = serde_json::from_value(v).unwrap();
+    assert_eq!(back, o);
+}
+
+#[test]
+fn every_parser_survives_every_data_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(&dir).unwrap().flatten() {
+        if sub.path().is_dir() {
+            for f in std::fs::read_dir(sub.path()).unwrap().flatten() {
+                files.push(f.path());
+            }
+        }
+    }
+    assert!(files.len() > 15);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for p in parsers::PROGRAMS {
+            let o = parse_output(p, &text).unwrap();
+            assert_eq!(o.program, *p);
+            // also every prefix, cut anywhere (truncated outputs of killed jobs)
+            for cut in (0..text.len()).step_by(997) {
+                if text.is_char_boundary(cut) {
+                    let _ = parse_output(p, &text[..cut]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn psi4_correlated_energy_comes_from_the_template_marker() {
+    // rendered by psi4/energy with method=ccsd(t) basis=sto-3g (see README)
+    let o = parse("psi4", "psi4/ccsdt_water_template.out");
+    // "  @matterstack current energy: -75.0125291115228521"
+    assert_eq!(o.final_energy, Some(-75.0125291115228521));
+    assert!(o.normal_termination);
+    assert_eq!(o.error, None);
+    // without the marker line, the last "* CCSD(T) total energy" line is used
+    let text: String = data("psi4/ccsdt_water_template.out")
+        .lines()
+        .filter(|l| !l.trim().starts_with("@matterstack"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let o = parse_output("psi4", &text).unwrap();
+    assert_eq!(o.final_energy, Some(-75.012529111522852));
+}
+
+#[test]
+fn psi4_python_exception_is_an_error() {
+    let o = parse("psi4", "psi4/mp2_grad_pk_error.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("psi4 error: psi4.driver.p4util.exceptions.ValidationError: DF-MP2 gradients need DF-SCF reference.")
+    );
+    assert!(!o.normal_termination);
+}
+
+#[test]
+fn xtb_missing_parameter_file() {
+    let o = parse("xtb", "xtb/sp_gfn0_no_params.out");
+    let e = o.error.expect("error");
+    assert!(e.contains("Could not setup single-point calculator"), "{e}");
+    assert!(
+        e.contains("Parameter file param_gfn0-xtb.txt not found!"),
+        "{e}"
+    );
+}
