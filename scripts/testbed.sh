@@ -3,15 +3,20 @@
 # machine, and a private sshd on 127.0.0.1 with a generated test key that
 # reaches the same SLURM. Idempotent: run it any number of times.
 #
+# Two sshds listen on 127.0.0.1: the main one (port 2222) and a second one
+# (port 2223) that fault tests stop and start without disturbing the others.
 # Writes $MS_TESTBED (default /var/tmp/matterstack-testbed)/env with:
-#   MS_TESTBED_SSH_PORT, MS_TESTBED_SSH_KEY, MS_TESTBED_SSH_USER, MS_TESTBED_DIR
+#   MS_TESTBED_SSH_PORT, MS_TESTBED_FAULT_PORT, MS_TESTBED_SSH_KEY,
+#   MS_TESTBED_CONN_KEY, MS_TESTBED_SSH_WRONG_KEY, MS_TESTBED_SSH_USER, MS_TESTBED_DIR
 # Tests that need the testbed read that file; CI runs this script first.
 #
-# Subcommands: (none)|start  install and start everything
-#              stop-sshd / start-sshd   for fault tests
+# Subcommands: (none)|start          install and start everything
+#              stop-sshd [PORT]      stop an sshd and drop its connections
+#              start-sshd [PORT]     start it again
 set -euo pipefail
 TB=${MS_TESTBED:-/var/tmp/matterstack-testbed}
 PORT=${MS_TESTBED_SSH_PORT:-2222}
+FAULT_PORT=${MS_TESTBED_FAULT_PORT:-2223}
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 mkdir -p "$TB"
 
@@ -78,6 +83,7 @@ KillWait=5
 InactiveLimit=0
 ReturnToService=2
 MpiDefault=none
+DefMemPerCPU=64
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 PartitionName=short Nodes=$host MaxTime=00:10:00 State=UP OverSubscribe=FORCE:4
@@ -87,7 +93,10 @@ CONF
     echo "$conf" | $SUDO tee /etc/slurm/slurm.conf >/dev/null
     $SUDO pkill -x slurmctld 2>/dev/null || true
     $SUDO pkill -x slurmd 2>/dev/null || true
-    sleep 1
+    for _ in $(seq 1 100); do
+      pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+      sleep 0.1
+    done
   fi
   pgrep -x slurmctld >/dev/null || $SUDO slurmctld
   pgrep -x slurmd >/dev/null || $SUDO slurmd
@@ -101,50 +110,60 @@ CONF
   return 1
 }
 
-write_sshd_config() {
+write_keys() {
   mkdir -p "$TB/ssh"
   chmod 700 "$TB" "$TB/ssh"
   [ -f "$TB/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$TB/ssh/host_ed25519"
   [ -f "$TB/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C matterstack-testbed -f "$TB/ssh/id_ed25519"
+  [ -f "$TB/ssh/conn_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C matterstack-conn-count -f "$TB/ssh/conn_ed25519"
   [ -f "$TB/ssh/wrong_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C not-authorized -f "$TB/ssh/wrong_ed25519"
-  cp "$TB/ssh/id_ed25519.pub" "$TB/ssh/authorized_keys"
+  cat "$TB/ssh/id_ed25519.pub" "$TB/ssh/conn_ed25519.pub" > "$TB/ssh/authorized_keys"
   chmod 600 "$TB/ssh/authorized_keys"
-  cat > "$TB/ssh/sshd_config" <<CONF
-Port $PORT
+}
+
+write_sshd_config() { # write_sshd_config PORT
+  cat > "$TB/ssh/sshd_$1_config" <<CONF
+Port $1
 ListenAddress 127.0.0.1
 HostKey $TB/ssh/host_ed25519
-PidFile $TB/ssh/sshd.pid
+PidFile $TB/ssh/sshd_$1.pid
 AuthorizedKeysFile $TB/ssh/authorized_keys
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-MaxSessions 100
-MaxStartups 100:30:200
+MaxSessions 200
+MaxStartups 200:30:400
+LogLevel INFO
 Subsystem sftp internal-sftp
 CONF
 }
 
-start_sshd() {
+start_sshd() { # start_sshd PORT
+  local p=$1
   $SUDO mkdir -p /run/sshd
-  if [ -f "$TB/ssh/sshd.pid" ] && kill -0 "$(cat "$TB/ssh/sshd.pid")" 2>/dev/null; then return 0; fi
-  /usr/sbin/sshd -f "$TB/ssh/sshd_config" -E "$TB/ssh/sshd.log"
+  if [ -f "$TB/ssh/sshd_$p.pid" ] && kill -0 "$(cat "$TB/ssh/sshd_$p.pid")" 2>/dev/null; then return 0; fi
+  /usr/sbin/sshd -f "$TB/ssh/sshd_${p}_config" -E "$TB/ssh/sshd_$p.log"
   for _ in $(seq 1 50); do
-    if ssh -p "$PORT" -i "$TB/ssh/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
-         -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$(id -un)@127.0.0.1" true 2>/dev/null; then
+    if ssh -p "$p" -i "$TB/ssh/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
+         -o UserKnownHostsFile=/dev/null -o ControlMaster=no -o ControlPath=none -o LogLevel=ERROR \
+         "$(id -un)@127.0.0.1" true 2>/dev/null; then
       return 0
     fi
     sleep 0.1
   done
-  echo "testbed: sshd did not answer on 127.0.0.1:$PORT" >&2
+  echo "testbed: sshd did not answer on 127.0.0.1:$p" >&2
   return 1
 }
 
-stop_sshd() {
-  if [ -f "$TB/ssh/sshd.pid" ]; then
-    kill "$(cat "$TB/ssh/sshd.pid")" 2>/dev/null || true
-    rm -f "$TB/ssh/sshd.pid"
+stop_sshd() { # stop_sshd PORT: the listener and every connection it serves
+  local p=$1 pid
+  if [ -f "$TB/ssh/sshd_$p.pid" ]; then
+    pid=$(cat "$TB/ssh/sshd_$p.pid")
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    rm -f "$TB/ssh/sshd_$p.pid"
   fi
 }
 
@@ -152,7 +171,9 @@ write_env() {
   cat > "$TB/env" <<ENV
 MS_TESTBED_DIR=$TB
 MS_TESTBED_SSH_PORT=$PORT
+MS_TESTBED_FAULT_PORT=$FAULT_PORT
 MS_TESTBED_SSH_KEY=$TB/ssh/id_ed25519
+MS_TESTBED_CONN_KEY=$TB/ssh/conn_ed25519
 MS_TESTBED_SSH_WRONG_KEY=$TB/ssh/wrong_ed25519
 MS_TESTBED_SSH_USER=$(id -un)
 ENV
@@ -163,12 +184,12 @@ case "${1:-start}" in
     install_packages
     start_munge
     start_slurm
-    write_sshd_config
-    start_sshd
+    write_keys
+    for p in "$PORT" "$FAULT_PORT"; do write_sshd_config "$p"; start_sshd "$p"; done
     write_env
-    echo "testbed: SLURM $(sinfo -V 2>/dev/null | awk '{print $2}') up ($(sinfo -h -o '%P %t' | tr '\n' ' ')); sshd on 127.0.0.1:$PORT; env in $TB/env"
+    echo "testbed: SLURM $(sinfo -V 2>/dev/null | awk '{print $2}') up ($(sinfo -h -o '%P %t' | tr '\n' ' ')); sshd on 127.0.0.1:$PORT and :$FAULT_PORT; env in $TB/env"
     ;;
-  stop-sshd) stop_sshd ;;
-  start-sshd) start_sshd ;;
+  stop-sshd) stop_sshd "${2:-$FAULT_PORT}" ;;
+  start-sshd) start_sshd "${2:-$FAULT_PORT}" ;;
   *) echo "usage: $0 [start|stop-sshd|start-sshd]" >&2; exit 2 ;;
 esac

@@ -90,6 +90,7 @@ struct ToLaunch {
 /// started is recorded as a failed attempt, not returned as an error.
 pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickReport> {
     let mut report = TickReport::default();
+    crate::transport::log::record("engine", "tick");
     let (to_launch, state) = store.write(|tx| {
         let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
         to_launch.extend(schedule(tx, ops)?);
@@ -120,6 +121,11 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
         results.push(launched);
     }
     report.launched = to_launch.len();
+    if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_LAUNCH").is_some() {
+        // Fault injection for the crash tests: die after the external
+        // effect, before recording it.
+        std::process::abort();
+    }
     let state = store.write(|tx| {
         for (l, r) in to_launch.iter().zip(results.iter_mut()) {
             match r {

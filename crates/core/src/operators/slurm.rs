@@ -20,12 +20,14 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use matterstack_schedulers::phase::combine;
+use matterstack_schedulers::politeness::TokenBucket;
 use matterstack_schedulers::script::{render_slurm_script, JobSpec};
 use matterstack_schedulers::slurm::{
-    classify_sbatch_error, parse_sbatch_parsable, parse_squeue_lenient, squeue_command, SqueueRow,
+    classify_sbatch_error, is_invalid_job_id_error, parse_sbatch_parsable, parse_squeue_lenient,
+    squeue_command, SqueueRow,
 };
 use matterstack_schedulers::{job_name, token_from_job_name, FailureKind, Phase};
 use serde::{Deserialize, Serialize};
@@ -93,28 +95,30 @@ pub struct SlurmOperator {
     limiter: RefCell<Limiter>,
 }
 
-/// A token bucket on scheduler commands (`limits.commands_per_second`,
-/// `limits.burst`): waits, never refuses.
+/// The token bucket on scheduler commands (`limits.commands_per_second`,
+/// `limits.burst`), on a monotonic clock: waits, never refuses.
 struct Limiter {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
+    bucket: Option<TokenBucket>,
+    epoch: Instant,
 }
 
 impl Limiter {
-    fn take(&mut self) {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        if self.tokens < 1.0 {
-            let wait = (1.0 - self.tokens) / self.rate;
-            std::thread::sleep(Duration::from_secs_f64(wait));
-            self.tokens = 1.0;
-            self.last = Instant::now();
+    fn new(limits: &crate::model::cluster::Limits) -> Limiter {
+        Limiter {
+            // Profiles are validated, so the bucket is always valid; a bad
+            // one would mean no limit rather than a crash.
+            bucket: TokenBucket::new(limits.commands_per_second, limits.burst).ok(),
+            epoch: Instant::now(),
         }
-        self.tokens -= 1.0;
+    }
+
+    fn take(&mut self) {
+        let Some(bucket) = self.bucket.as_mut() else {
+            return;
+        };
+        while let Err(wait) = bucket.try_take(self.epoch.elapsed()) {
+            std::thread::sleep(wait);
+        }
     }
 }
 
@@ -123,12 +127,7 @@ const SEP: &str = "@@MS-SECTION@@";
 impl SlurmOperator {
     /// An operator for `cluster` in run `run_id`. Connects lazily.
     pub fn new(run_id: &str, cluster: &str, profile: ClusterProfile) -> SlurmOperator {
-        let limiter = Limiter {
-            rate: profile.limits.commands_per_second,
-            burst: f64::from(profile.limits.burst),
-            tokens: f64::from(profile.limits.burst),
-            last: Instant::now(),
-        };
+        let limiter = Limiter::new(&profile.limits);
         SlurmOperator {
             run_id: run_id.to_string(),
             cluster: cluster.to_string(),
@@ -530,12 +529,25 @@ impl SlurmOperator {
             quote_all(&squeue_command(&ids))
         };
         let script = format!(
-            "{squeue} 2>&1; echo {SEP}\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
+            "{squeue} 2>&1; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
             quote_all(&dirs)
         );
         self.limiter.borrow_mut().take();
         let out = self.transport.exec("squeue", &script, None)?;
-        let (queue, markers) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
+        let (queue, rest) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
+        let (status, markers) = rest
+            .trim_start()
+            .split_once('\n')
+            .unwrap_or((rest.trim(), ""));
+        if status.trim() != "0" && !is_invalid_job_id_error(queue) {
+            // The scheduler did not answer (controller down, restarting):
+            // absence from its answer means nothing this time.
+            return Err(Error::Transport(TransportError::Transient {
+                host: self.transport.describe(),
+                label: "squeue".into(),
+                detail: format!("squeue failed ({}): {}", status.trim(), queue.trim()),
+            }));
+        }
         let rows = parse_squeue_lenient(queue).rows;
         let by_id: HashMap<&str, &SqueueRow> =
             rows.iter().map(|r| (r.job_id.as_str(), r)).collect();
@@ -543,7 +555,7 @@ impl SlurmOperator {
             .iter()
             .filter_map(|r| token_from_job_name(&r.name).map(|t| (t, r)))
             .collect();
-        let marker_lines: Vec<&str> = markers.trim_start_matches('\n').lines().collect();
+        let marker_lines: Vec<&str> = markers.lines().collect();
         let mut observations = Vec::with_capacity(attempts.len());
         let mut job_info_updates = Vec::new();
         for (i, a) in attempts.iter().enumerate() {

@@ -10,12 +10,14 @@
 //! host — reported at once). The error text says which kind it was.
 
 mod local;
-mod log;
+pub mod log;
 mod quote;
 mod ssh;
 
 use std::path::Path;
 use std::time::Duration;
+
+use matterstack_schedulers::politeness::{classify_ssh_failure, Backoff};
 
 pub use local::LocalTransport;
 pub use quote::{quote, quote_all};
@@ -108,40 +110,32 @@ pub fn quote_path(path: &str) -> String {
     }
 }
 
-/// Retry policy for transient failures: exponential backoff with full jitter.
+/// Retry policy for transient failures: exponential backoff with full
+/// jitter (the schedule is [`Backoff`]).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Tries in all (1 = no retry).
     pub tries: u32,
-    /// First delay.
-    pub base: Duration,
-    /// Largest delay.
-    pub max: Duration,
+    /// The delay schedule.
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             tries: 4,
-            base: Duration::from_millis(250),
-            max: Duration::from_secs(4),
+            backoff: Backoff {
+                base: Duration::from_millis(250),
+                max: Duration::from_secs(4),
+                factor: 2.0,
+            },
         }
     }
 }
 
 impl RetryPolicy {
-    /// The delay before retry number `attempt` (0-based): a random point in
-    /// `[0, min(max, base * 2^attempt)]`.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let cap = self
-            .base
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max);
-        let r = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
-        cap.mul_f64(r.max(0.1))
-    }
-
-    /// Runs `f` until it succeeds, fails permanently, or tries run out.
+    /// Runs `f` until it succeeds, fails permanently, or tries run out,
+    /// sleeping a jittered, growing delay between tries.
     pub fn run<T>(
         &self,
         mut f: impl FnMut() -> Result<T, TransportError>,
@@ -150,7 +144,9 @@ impl RetryPolicy {
         loop {
             match f() {
                 Err(e) if e.is_transient() && attempt + 1 < self.tries => {
-                    std::thread::sleep(self.delay(attempt));
+                    let random01 =
+                        (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+                    std::thread::sleep(self.backoff.delay(attempt, random01));
                     attempt += 1;
                 }
                 other => return other,
@@ -159,36 +155,23 @@ impl RetryPolicy {
     }
 }
 
-/// Classifies an ssh/rsync failure from its stderr.
-pub fn classify(host: &str, label: &str, stderr: &str) -> TransportError {
-    let s = stderr.trim();
-    let detail = if s.is_empty() {
-        "no message".to_string()
-    } else {
-        s.lines().last().unwrap_or(s).to_string()
-    };
-    let permanent = [
-        ("Permission denied (", "authentication refused: check user and identity_file, or the key in the cluster's authorized_keys"),
-        ("Host key verification failed", "host key verification failed: check known_hosts, or connect once with ssh to accept the key"),
-        ("Could not resolve hostname", "unknown host: check host in the cluster profile or your ~/.ssh/config"),
-        ("Name or service not known", "unknown host: check host in the cluster profile or your ~/.ssh/config"),
-        ("Bad configuration option", "bad ssh option in the cluster profile's ssh_options"),
-        ("no such identity", "identity_file not found: check the path in the cluster profile"),
-        ("Too many authentication failures", "authentication refused: too many keys offered; set identity_file"),
-    ];
-    for (needle, what) in permanent {
-        if s.contains(needle) {
-            return TransportError::Permanent {
-                host: host.to_string(),
-                label: label.to_string(),
-                detail: format!("{what} [{detail}]"),
-            };
+/// Classifies an ssh/rsync failure from its exit status and stderr, saying
+/// which kind it was and what to fix.
+pub fn classify(host: &str, label: &str, status: Option<i32>, stderr: &str) -> TransportError {
+    let class = classify_ssh_failure(status, stderr);
+    let detail = class.to_string();
+    if class.is_transient() {
+        TransportError::Transient {
+            host: host.to_string(),
+            label: label.to_string(),
+            detail,
         }
-    }
-    TransportError::Transient {
-        host: host.to_string(),
-        label: label.to_string(),
-        detail: format!("connection problem, will retry [{detail}]"),
+    } else {
+        TransportError::Permanent {
+            host: host.to_string(),
+            label: label.to_string(),
+            detail,
+        }
     }
 }
 
@@ -211,44 +194,48 @@ mod tests {
 
     #[test]
     fn classification_says_which_kind() {
-        let e = classify("h", "exec", "root@h: Permission denied (publickey).");
-        assert!(!e.is_transient());
-        assert!(
-            e.to_string().contains("permanent") && e.to_string().contains("authentication refused")
-        );
         let e = classify(
             "h",
             "exec",
-            "ssh: connect to host h port 2222: Connection refused",
+            Some(255),
+            "root@h: Permission denied (publickey).",
         );
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("permanent"), "{e}");
+        let refused = "ssh: connect to host h port 2222: Connection refused";
+        let e = classify("h", "exec", Some(255), refused);
         assert!(e.is_transient());
-        assert!(e.to_string().contains("transient"));
-        assert!(!classify(
-            "h",
-            "x",
-            "ssh: Could not resolve hostname nope: Name or service not known"
-        )
-        .is_transient());
+        assert!(e.to_string().contains("transient"), "{e}");
+        let unknown = "ssh: Could not resolve hostname nope: Name or service not known";
+        assert!(!classify("h", "x", Some(255), unknown).is_transient());
     }
 
     #[test]
     fn retries_only_transient_failures() {
         let policy = RetryPolicy {
             tries: 3,
-            base: Duration::from_millis(1),
-            max: Duration::from_millis(2),
+            backoff: Backoff {
+                base: Duration::from_millis(1),
+                max: Duration::from_millis(2),
+                factor: 2.0,
+            },
         };
         let mut calls = 0;
         let r: Result<(), _> = policy.run(|| {
             calls += 1;
-            Err(classify("h", "x", "Connection reset by peer"))
+            Err(classify("h", "x", Some(255), "Connection reset by peer"))
         });
         assert!(r.is_err());
         assert_eq!(calls, 3);
         let mut calls = 0;
         let r: Result<(), _> = policy.run(|| {
             calls += 1;
-            Err(classify("h", "x", "Permission denied (publickey)."))
+            Err(classify(
+                "h",
+                "x",
+                Some(255),
+                "Permission denied (publickey).",
+            ))
         });
         assert!(r.is_err());
         assert_eq!(calls, 1, "permanent failures fail at once");

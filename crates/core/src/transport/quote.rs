@@ -1,30 +1,8 @@
-/// Quotes `value` for a POSIX shell so that the shell passes exactly these
-/// bytes on as one word.
-///
-/// Uses single quotes, with each embedded `'` written as `'\''`. Inside
-/// single quotes no character is special (`$`, backticks, `\`, newlines and
-/// non-ASCII bytes arrive unchanged). Plain words made of safe characters
-/// are returned bare, for readable scripts. Never fails.
-pub fn quote(value: &str) -> String {
-    let safe = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-    if safe {
-        return value.to_string();
-    }
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
-}
+//! The one quoting function. Its implementation lives in the pure
+//! `matterstack-schedulers` crate (the lowest layer, which renders job
+//! scripts with it); everything in core uses it through this module.
+
+pub use matterstack_schedulers::sh_quote as quote;
 
 /// Quotes each word and joins them with spaces: an argv as one shell line.
 pub fn quote_all<S: AsRef<str>>(words: &[S]) -> String {

@@ -37,7 +37,13 @@ impl SshTransport {
             let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
         }
         let control_path = dir.join("%C");
-        let mut args: Vec<String> = vec![
+        // The profile's own options come first: for ssh the first value of
+        // an option wins, so users can override any default below.
+        let mut args: Vec<String> = Vec::new();
+        for opt in &profile.ssh_options {
+            args.extend(["-o".into(), opt.clone()]);
+        }
+        args.extend([
             "-o".into(),
             "BatchMode=yes".into(),
             "-o".into(),
@@ -54,7 +60,7 @@ impl SshTransport {
             "ServerAliveCountMax=3".into(),
             "-o".into(),
             "LogLevel=ERROR".into(),
-        ];
+        ]);
         if let Some(port) = profile.port {
             args.extend(["-p".into(), port.to_string()]);
         }
@@ -65,9 +71,6 @@ impl SshTransport {
                 "-o".into(),
                 "IdentitiesOnly=yes".into(),
             ]);
-        }
-        for opt in &profile.ssh_options {
-            args.extend(["-o".into(), opt.clone()]);
         }
         SshTransport {
             destination: profile.destination(),
@@ -135,7 +138,7 @@ impl SshTransport {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let status = out.status.code().unwrap_or(255);
         if status == 255 {
-            return Err(classify(&self.destination, label, &stderr));
+            return Err(classify(&self.destination, label, Some(status), &stderr));
         }
         Ok(CmdOutput {
             status,
@@ -168,7 +171,9 @@ impl SshTransport {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         // rsync exit 255 / 12 / 30 / 35: the connection failed.
         match out.status.code() {
-            Some(255 | 12 | 30 | 35 | 10) => Err(classify(&self.destination, label, &stderr)),
+            Some(code @ (255 | 12 | 30 | 35 | 10)) => {
+                Err(classify(&self.destination, label, Some(code), &stderr))
+            }
             _ => Err(TransportError::Permanent {
                 host: self.destination.clone(),
                 label: label.into(),

@@ -130,6 +130,12 @@ impl JobState {
             .unwrap_or("?")
     }
 
+    /// True for `NODE_FAIL`, `PREEMPTED` and `BOOT_FAIL`: infrastructure failures that retry
+    /// policies may resubmit (see [`crate::FailureKind::is_transient`]).
+    pub fn is_transient(self) -> bool {
+        self.to_phase(None, None).is_transient()
+    }
+
     /// True once SLURM will not change the state on its own any more.
     pub fn is_terminal(self) -> bool {
         self.to_phase(None, None).is_terminal()
@@ -258,6 +264,8 @@ mod tests {
             .filter(|s| s.to_phase(None, None).is_transient())
             .collect();
         assert_eq!(transient, vec![NodeFail, Preempted, BootFail]);
+        let by_state: Vec<_> = JobState::all().filter(|s| s.is_transient()).collect();
+        assert_eq!(by_state, transient);
     }
 
     #[test]
