@@ -262,7 +262,12 @@ fn reconcile(
                         report.adopted += 1;
                     }
                     let start = started_at.or(a.started_at);
-                    if let Some(limit) = walltime_exceeded(tx, &a.task_id, start)? {
+                    let overrun = if op.enforces_walltime() {
+                        None
+                    } else {
+                        walltime_exceeded(tx, &a.task_id, start)?
+                    };
+                    if let Some(limit) = overrun {
                         op.cancel(r)?;
                         let reason = format!(
                             "TIMEOUT: ran longer than its walltime {}",

@@ -103,6 +103,12 @@ pub trait Operator {
         Capacity::Cores
     }
 
+    /// True when something else (a batch scheduler) enforces walltimes;
+    /// otherwise the engine kills attempts that overrun theirs.
+    fn enforces_walltime(&self) -> bool {
+        false
+    }
+
     /// Starts an attempt. Must be idempotent per token: launching an attempt
     /// that already started has no effect beyond returning its id.
     ///

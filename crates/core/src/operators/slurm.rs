@@ -410,6 +410,10 @@ impl Operator for SlurmOperator {
         Capacity::Jobs(self.profile.limits.max_jobs)
     }
 
+    fn enforces_walltime(&self) -> bool {
+        true
+    }
+
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
         let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
         let (p, s) = self.dirs(a.task_id, a.n)?;

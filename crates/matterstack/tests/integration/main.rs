@@ -5,4 +5,6 @@
 mod bad_input;
 mod cli;
 mod crash;
+mod slurm;
 mod support;
+mod testbed;
