@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The testbed (GUIDE §6): real SLURM (munge + slurmctld + slurmd) on this
-# machine, and a private sshd on 127.0.0.1 with a generated test key that
-# reaches the same SLURM. Idempotent: run it any number of times.
+# machine, private sshds on 127.0.0.1 with generated test keys that reach the
+# same SLURM, and the programs the end-to-end tests run (psi4, xtb, GROMACS).
+# Idempotent: run it any number of times.
 #
 # Two sshds listen on 127.0.0.1: the main one (port 2222) and a second one
 # (port 2223) that fault tests stop and start without disturbing the others.
@@ -29,6 +30,10 @@ install_packages() {
   command -v ssh >/dev/null || pkgs+=(openssh-client)
   command -v rsync >/dev/null || pkgs+=(rsync)
   command -v sha256sum >/dev/null || pkgs+=(coreutils)
+  # Quantum chemistry and MD programs the end-to-end tests run for real.
+  command -v psi4 >/dev/null || pkgs+=(psi4)
+  command -v xtb >/dev/null || pkgs+=(xtb)
+  command -v gmx >/dev/null || pkgs+=(gromacs)
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "testbed: installing ${pkgs[*]}"
     $SUDO apt-get update -qq

@@ -39,11 +39,12 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
         }
         Err(e) => return Err(Error::io("read", &file, e)),
     };
-    let spec = WorkspaceSpec::parse(&text, &file)?;
+    let mut spec = WorkspaceSpec::parse(&text, &file)?;
     let root = workspace
         .canonicalize()
         .map_err(|e| Error::io("resolve", workspace, e))?;
     check_inputs(&root, &spec, &file)?;
+    let rendered = render_templates(&root, &mut spec, &file)?;
     let clusters = used_clusters(&root, &spec, &file)?;
     let run_id = match &opts.run_id {
         Some(id) => {
@@ -64,6 +65,10 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
     fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
     let staging = runs.join(format!(".init-{run_id}-{}", std::process::id()));
     let result = build(&staging, &root, &run_id, &text, &spec).and_then(|()| {
+        for (id, r) in &rendered {
+            matterstack_templates::write_rendered(r, &staging.join("tasks").join(id))
+                .map_err(|e| Error::Input(format!("task \"{id}\": {e}")))?;
+        }
         if !clusters.is_empty() {
             super::clusters::write_file(&staging.join(super::clusters::CLUSTERS_FILE), &clusters)?;
         }
@@ -113,6 +118,32 @@ fn build(
     let store = Store::create(&staging.join(STATE_FILE), &run, text, &spec.tasks)?;
     drop(store);
     Ok(())
+}
+
+/// Renders every task's template in memory (nothing is written yet) and
+/// makes those tasks concrete; collects every problem.
+fn render_templates(
+    root: &Path,
+    spec: &mut WorkspaceSpec,
+    file: &Path,
+) -> Result<Vec<(String, matterstack_templates::Rendered)>> {
+    let mut problems = Vec::new();
+    let mut rendered = Vec::new();
+    for t in &mut spec.tasks {
+        match super::templates::resolve_task(t, root) {
+            Ok(Some(r)) => rendered.push((t.id.clone(), r)),
+            Ok(None) => {}
+            Err(m) => problems.push(m),
+        }
+    }
+    if problems.is_empty() {
+        Ok(rendered)
+    } else {
+        Err(Error::Spec {
+            file: file.to_path_buf(),
+            problems,
+        })
+    }
 }
 
 /// The profiles of the clusters the tasks name (snapshotted into the run).

@@ -7,6 +7,7 @@ mod init;
 mod logs;
 mod status;
 pub mod sync;
+pub mod templates;
 
 pub use control::CancelOutcome;
 pub use init::{init, InitOptions};

@@ -40,6 +40,10 @@ pub struct TaskView {
     pub exit_code: Option<i32>,
     /// Why it is in its state.
     pub reason: Option<String>,
+    /// Parsed program results (final energy, convergence, timings…), for
+    /// tasks with a parser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<serde_json::Value>,
 }
 
 impl Run {
@@ -62,6 +66,7 @@ impl Run {
                     attempts: t.attempts,
                     exit_code: t.exit_code,
                     reason: t.reason,
+                    results: t.results.and_then(|r| serde_json::from_str(&r).ok()),
                 })
                 .collect();
             Ok(RunView {

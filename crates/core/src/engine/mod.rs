@@ -107,17 +107,19 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
     }
     let mut results = Vec::with_capacity(to_launch.len());
     for l in &to_launch {
-        let launched = ops.get(&Operators::key_for(&l.spec)).and_then(|op| {
-            let a = AttemptRef {
-                run_dir,
-                task_id: &l.task_id,
-                n: l.n,
-                token: &l.token,
-                external_id: None,
-                outputs: &l.spec.outputs,
-            };
-            op.launch(&a, &l.spec)
-        });
+        let launched = stage_upstream_files(run_dir, &l.task_id, &l.spec)
+            .and_then(|()| ops.get(&Operators::key_for(&l.spec)))
+            .and_then(|op| {
+                let a = AttemptRef {
+                    run_dir,
+                    task_id: &l.task_id,
+                    n: l.n,
+                    token: &l.token,
+                    external_id: None,
+                    outputs: &l.spec.outputs,
+                };
+                op.launch(&a, &l.spec)
+            });
         results.push(launched);
     }
     report.launched = to_launch.len();
@@ -289,10 +291,11 @@ fn reconcile(
                     started_at,
                     ended_at,
                 } => {
-                    let outcome = if code == 0 {
-                        Outcome::Succeeded
-                    } else {
-                        Outcome::Failed(Some(code), format!("exit code {code}"))
+                    let parser_error = harvest(tx, run_dir, &a.task_id, code)?;
+                    let outcome = match (code, parser_error) {
+                        (0, None) => Outcome::Succeeded,
+                        (0, Some(e)) => Outcome::Failed(Some(0), e),
+                        _ => Outcome::Failed(Some(code), format!("exit code {code}")),
                     };
                     finish(tx, a.id, &a.task_id, outcome, started_at, ended_at)?;
                     report.finished += 1;
@@ -336,6 +339,64 @@ fn reconcile(
         }
     }
     Ok(relaunch)
+}
+
+/// Copies the files a task takes from upstream tasks (`files_from`) into
+/// its directory, before it is launched (remote operators then upload the
+/// whole task directory). Fails when an upstream file is missing.
+fn stage_upstream_files(run_dir: &Path, task_id: &str, spec: &TaskSpec) -> Result<()> {
+    if spec.files_from.is_empty() {
+        return Ok(());
+    }
+    let dir = run_dir.join("tasks").join(task_id);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    for (up, files) in &spec.files_from {
+        for f in files {
+            let src = run_dir.join("tasks").join(up).join(f);
+            let name = std::path::Path::new(f).file_name().unwrap_or_default();
+            if !src.is_file() {
+                return Err(Error::Input(format!(
+                    "files_from: task \"{up}\" did not produce {f} (looked for {})",
+                    src.display()
+                )));
+            }
+            std::fs::copy(&src, dir.join(name)).map_err(|e| Error::io("copy", &src, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the task's output parser (if any) on its output file and records
+/// the parsed results. Returns the error the program reported (a task whose
+/// program reports an error fails even when it exits 0), or that the output
+/// file is missing after a successful exit.
+fn harvest(
+    tx: &Tx<'_>,
+    run_dir: &Path,
+    task_id: &str,
+    code: i32,
+) -> Result<Option<String>, TxError> {
+    let Some(task) = tx.task(task_id)? else {
+        return Ok(None);
+    };
+    let (Some(parser), Some(output)) = (task.spec.parser.as_deref(), task.spec.output.as_deref())
+    else {
+        return Ok(None);
+    };
+    let path = run_dir.join("tasks").join(task_id).join(output);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(
+            (code == 0).then(|| format!("{parser}: the output file {output} was not produced"))
+        );
+    };
+    let Some(parsed) = matterstack_templates::parse_output(parser, &text) else {
+        return Ok(None);
+    };
+    let json = serde_json::to_string(&parsed).map_err(|e| Error::Corrupt(e.to_string()))?;
+    tx.set_results(task_id, &json)?;
+    Ok(parsed
+        .error
+        .map(|e| format!("{parser} reported an error: {e}")))
 }
 
 fn walltime_exceeded(

@@ -58,8 +58,23 @@ pub enum Command {
 pub struct TaskSpec {
     /// Unique id; names the directory `tasks/<id>/`.
     pub id: String,
-    /// What to run.
-    pub command: Command,
+    /// What to run. Required unless `template` is given (then the
+    /// template's command is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Command>,
+    /// A template (`psi4/energy`) rendered into the task directory at init.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Template parameter values.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Output parser (`psi4`, `xtb`, `gromacs`, `crystal`, `namd`); set by
+    /// the template, or by hand for a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parser: Option<String>,
+    /// The file the parser reads, relative to the task directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     /// Ids of tasks that must complete first.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -78,6 +93,11 @@ pub struct TaskSpec {
     /// Workspace-relative files or directories copied into the task directory.
     #[serde(default)]
     pub inputs: Vec<String>,
+    /// Files produced by upstream tasks, copied into this task's directory
+    /// when it starts: `{ em = ["em.gro", "topol.top"] }` (each key must be
+    /// in `depends_on`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files_from: BTreeMap<String, Vec<String>>,
     /// Automatic retries after a failure.
     #[serde(default)]
     pub retries: u32,
@@ -187,14 +207,55 @@ impl WorkspaceSpec {
 
 fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) {
     let id = &t.id;
-    match &t.command {
-        Command::Shell(s) if s.trim().is_empty() => problems.push(format!(
+    match (&t.command, &t.template) {
+        (Some(Command::Shell(s)), None) if s.trim().is_empty() => problems.push(format!(
             "task \"{id}\": command is empty; give a shell command string or an argv array"
         )),
-        Command::Argv(v) if v.is_empty() || v[0].is_empty() => problems.push(format!(
+        (Some(Command::Argv(v)), None) if v.is_empty() || v[0].is_empty() => problems.push(format!(
             "task \"{id}\": command array is empty; its first element is the program to run"
         )),
+        (None, None) => problems.push(format!(
+            "task \"{id}\": no command; give command = \"…\" or template = \"psi4/energy\" (see `matterstack template list`)"
+        )),
+        (Some(_), Some(tpl)) => problems.push(format!(
+            "task \"{id}\": both command and template = \"{tpl}\" are given; a template brings its own command, keep one"
+        )),
         _ => {}
+    }
+    if t.template.is_none() && !t.params.is_empty() {
+        problems.push(format!(
+            "task \"{id}\": params are given without a template; add template = \"…\" or remove params"
+        ));
+    }
+    if let Some(p) = &t.parser {
+        if !matterstack_templates::parsers::PROGRAMS.contains(&p.as_str()) {
+            problems.push(format!(
+                "task \"{id}\": parser = \"{p}\" is unknown; use one of: {}",
+                matterstack_templates::parsers::PROGRAMS.join(", ")
+            ));
+        }
+        if t.output.is_none() && t.template.is_none() {
+            problems.push(format!(
+                "task \"{id}\": parser = \"{p}\" needs output = \"<file the program writes>\""
+            ));
+        }
+    }
+    for (up, files) in &t.files_from {
+        if !t.depends_on.contains(up) {
+            problems.push(format!(
+                "task \"{id}\": files_from names \"{up}\", which is not in its depends_on; add it there"
+            ));
+        }
+        for f in files {
+            if let Err(e) = input_name(f) {
+                problems.push(format!("task \"{id}\": files_from.{up}: {e}"));
+            }
+        }
+    }
+    if let Some(o) = &t.output {
+        if let Err(e) = input_name(o) {
+            problems.push(format!("task \"{id}\": output: {e}"));
+        }
     }
     if t.cores == 0 {
         problems.push(format!(
@@ -379,7 +440,7 @@ mod tests {
         let calc = &spec.tasks[1];
         assert_eq!(
             calc.command,
-            Command::Shell("psi4 input.dat output.dat".into())
+            Some(Command::Shell("psi4 input.dat output.dat".into()))
         );
         assert_eq!(calc.walltime_secs(), Some(3600));
         assert_eq!(spec.tasks[0].cores, 1);

@@ -56,11 +56,15 @@ impl Operator for LocalOperator {
     }
 
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
+        let command = task
+            .command
+            .as_ref()
+            .ok_or_else(|| Error::Input(format!("task \"{}\" has no command", a.task_id)))?;
         let files = AttemptFiles::new(a.run_dir, a.task_id, a.n);
         fs::create_dir_all(&files.dir).map_err(|e| Error::io("create", &files.dir, e))?;
         let mut cmd = Process::new("/bin/sh");
         cmd.arg("-c")
-            .arg(wrapper_script(a.n, a.token, &task.command))
+            .arg(wrapper_script(a.n, a.token, command))
             .arg(format!("matterstack-attempt:{}", a.token))
             .current_dir(&files.task_dir)
             .envs(&task.env)
@@ -229,7 +233,7 @@ mod tests {
     fn task(cmd: Command) -> TaskSpec {
         toml::from_str::<TaskSpec>("id = \"t\"\ncommand = \"x\"")
             .map(|mut t| {
-                t.command = cmd;
+                t.command = Some(cmd);
                 t
             })
             .unwrap()

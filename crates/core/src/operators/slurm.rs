@@ -233,8 +233,14 @@ impl SlurmOperator {
             "sed -i -e 's/^  \"status\": .*/  \"status\": \"RUNNING\",/' -e \"s/^  \\\"scheduler_id\\\": .*/  \\\"scheduler_id\\\": \\\"$SLURM_JOB_ID\\\",/\" -e \"s/^  \\\"started_at\\\": .*/  \\\"started_at\\\": $(date +%s)000,/\" {info}"
         );
         let cmd = match &task.command {
-            Command::Shell(c) => format!("sh -c {}", quote(c)),
-            Command::Argv(v) => quote_all(v),
+            Some(Command::Shell(c)) => format!("sh -c {}", quote(c)),
+            Some(Command::Argv(v)) => quote_all(v),
+            None => {
+                return Err(Error::Input(format!(
+                    "task \"{}\" has no command",
+                    a.task_id
+                )))
+            }
         };
         let command = format!(
             "{cmd}\nms_rc=$?\nmkdir -p {work} && cp -a {scratch} {work}/\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
@@ -276,12 +282,10 @@ impl SlurmOperator {
         render_slurm_script(&spec).map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id)))
     }
 
-    /// Uploads the local task directory (inputs) to scratch and verifies
-    /// every file by size and SHA-256 on the cluster.
-    fn stage_inputs(&self, a: &AttemptRef<'_>, s: &str) -> Result<Vec<String>> {
+    /// Uploads the local task directory's `files` (inputs) to scratch and
+    /// verifies every file by size and SHA-256 on the cluster.
+    fn stage_inputs(&self, a: &AttemptRef<'_>, s: &str, files: Vec<String>) -> Result<Vec<String>> {
         let local = a.run_dir.join("tasks").join(a.task_id);
-        let mut files = Vec::new();
-        collect_files(&local, &local, &mut files)?;
         if files.is_empty() {
             return Ok(files);
         }
@@ -313,26 +317,45 @@ impl SlurmOperator {
         Ok(files)
     }
 
-    /// Fetches the scheduler logs and markers into `.attempts/<n>/`, and the
-    /// declared outputs (or the whole scratch copy) into the task directory.
-    fn fetch(&self, a: &AttemptRef<'_>, outputs: &[String]) -> Result<()> {
-        let (p, _) = self.dirs(a.task_id, a.n)?;
-        let files = AttemptFiles::new(a.run_dir, a.task_id, a.n);
-        let logs: Vec<String> = [
-            "stdout",
-            "stderr",
-            "job_info.json",
-            "job.sh",
-            "exit",
-            "started",
-            "finished",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        self.transport.download(&p, &logs, &files.dir)?;
-        self.transport
-            .download(&format!("{p}/work"), outputs, &files.task_dir)?;
+    /// Fetches, in one transfer, the scheduler logs and markers of every
+    /// finished attempt into its `.attempts/<n>/`, and its declared outputs
+    /// (or the whole scratch copy) into its task directory.
+    fn fetch_many(&self, finished: &[&AttemptRef<'_>]) -> Result<()> {
+        let Some(first) = finished.first() else {
+            return Ok(());
+        };
+        let run_root = format!("{}/{}", self.roots()?.0, self.run_id);
+        let mut files = Vec::new();
+        for a in finished {
+            let rel = format!("{}/{}", a.task_id, a.n);
+            for f in [
+                "stdout",
+                "stderr",
+                "job_info.json",
+                "job.sh",
+                "exit",
+                "started",
+                "finished",
+            ] {
+                files.push(format!("{rel}/{f}"));
+            }
+            if a.outputs.is_empty() {
+                files.push(format!("{rel}/work/"));
+            } else {
+                files.extend(a.outputs.iter().map(|o| format!("{rel}/work/{o}")));
+            }
+        }
+        let staging = first.run_dir.join(".fetch");
+        let _ = std::fs::remove_dir_all(&staging);
+        self.transport.download(&run_root, &files, &staging)?;
+        for a in finished {
+            let got = staging.join(a.task_id).join(a.n.to_string());
+            let dest = AttemptFiles::new(a.run_dir, a.task_id, a.n);
+            move_contents(&got.join("work"), &dest.task_dir)?;
+            let _ = std::fs::remove_dir_all(got.join("work"));
+            move_contents(&got, &dest.dir)?;
+        }
+        let _ = std::fs::remove_dir_all(&staging);
         Ok(())
     }
 
@@ -418,40 +441,24 @@ impl Operator for SlurmOperator {
         let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
         let (p, s) = self.dirs(a.task_id, a.n)?;
         let script = self.script(a, task, &p, &s, &name)?;
-        let stage = format!(
-            "mkdir -p {} {} && cat > {}",
-            quote(&p),
-            quote(&s),
-            quote(&format!("{p}/job.sh"))
-        );
-        let out = self
-            .transport
-            .exec("stage", &stage, Some(script.as_bytes()))?;
-        if !out.ok() {
-            return Err(Error::Scheduler(format!(
-                "cannot create the job directories {p} and {s}: {}",
-                out.stderr.trim()
-            )));
-        }
-        let inputs = self.stage_inputs(a, &s)?;
+        let local = a.run_dir.join("tasks").join(a.task_id);
+        let mut files = Vec::new();
+        collect_files(&local, &local, &mut files)?;
+        let inputs = self.stage_inputs(a, &s, files)?;
         let info = self.job_info(a, task, &p, &s, &name, inputs);
         let json =
             serde_json::to_string_pretty(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let out = self.transport.exec(
-            "stage",
-            &format!("cat > {}", quote(&format!("{p}/job_info.json"))),
-            Some(json.as_bytes()),
-        )?;
-        if !out.ok() {
-            return Err(Error::Scheduler(format!(
-                "cannot write job_info.json in {p}: {}",
-                out.stderr.trim()
-            )));
-        }
-        let out = self.scheduler(
-            "sbatch",
-            &format!("cd {} && sbatch --parsable job.sh", quote(&p)),
-        )?;
+        // Directories, job script, job_info.json and sbatch: one remote command.
+        let eof = format!("MS_EOF_{}", a.token);
+        let submit = format!(
+            "set -e\nmkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}\ncd {pq}\nset +e\nsbatch --parsable job.sh",
+            pq = quote(&p),
+            sq = quote(&s),
+            job = quote(&format!("{p}/job.sh")),
+            info = quote(&format!("{p}/job_info.json")),
+            script = script.trim_end_matches('\n'),
+        );
+        let out = self.scheduler("sbatch", &submit)?;
         if out.ok() {
             let job = parse_sbatch_parsable(&out.stdout).map_err(|e| {
                 Error::Scheduler(format!("sbatch answered something unexpected: {e}"))
@@ -560,8 +567,8 @@ impl SlurmOperator {
             .filter_map(|r| token_from_job_name(&r.name).map(|t| (t, r)))
             .collect();
         let marker_lines: Vec<&str> = markers.lines().collect();
-        let mut observations = Vec::with_capacity(attempts.len());
-        let mut job_info_updates = Vec::new();
+        // First pass: what each job is doing.
+        let mut seen = Vec::with_capacity(attempts.len());
         for (i, a) in attempts.iter().enumerate() {
             let (exit, started) = marker_lines
                 .get(i)
@@ -577,6 +584,24 @@ impl SlurmOperator {
                 .map(|r| r.job_id.clone())
                 .or(a.external_id.map(str::to_string));
             let phase = combine(marker_exit, row.map(SqueueRow::phase));
+            seen.push((marker_exit, started_at, external_id, phase));
+        }
+        // One transfer for everything that finished this tick.
+        let finished: Vec<&AttemptRef<'_>> = attempts
+            .iter()
+            .zip(&seen)
+            .filter(|(_, (_, _, _, p))| p.is_terminal())
+            .map(|(a, _)| a)
+            .collect();
+        let fetch_error = match self.fetch_many(&finished) {
+            Err(e) if e.is_transient() => Some(e.to_string()),
+            _ => None,
+        };
+        let mut observations = Vec::with_capacity(attempts.len());
+        let mut job_info_updates = Vec::new();
+        for ((i, a), (marker_exit, started_at, external_id, phase)) in
+            attempts.iter().enumerate().zip(seen)
+        {
             let obs = match phase {
                 Phase::Queued { .. } | Phase::Running => Observation::Running {
                     external_id,
@@ -589,52 +614,42 @@ impl SlurmOperator {
                         a.external_id.unwrap_or("?")
                     ),
                 },
-                Phase::Finished { .. } | Phase::Failed { .. } => {
-                    if let Err(e) = self.fetch(a, a.outputs) {
-                        if e.is_transient() {
-                            observations.push(Observation::Unknown {
-                                reason: e.to_string(),
-                            });
-                            continue;
-                        }
+                _ if fetch_error.is_some() => Observation::Unknown {
+                    reason: fetch_error.clone().unwrap_or_default(),
+                },
+                Phase::Finished { .. } => Observation::Exited {
+                    code: 0,
+                    started_at,
+                    ended_at: Some(now_ms()),
+                },
+                Phase::Failed {
+                    kind: FailureKind::Failed,
+                    exit_code: Some(code),
+                    ..
+                } => Observation::Exited {
+                    code,
+                    started_at,
+                    ended_at: Some(now_ms()),
+                },
+                Phase::Failed {
+                    kind,
+                    exit_code,
+                    reason,
+                } => {
+                    let label = failure_label(kind);
+                    if marker_exit.is_none() {
+                        job_info_updates.push((dirs[i].clone(), label, exit_code));
                     }
-                    match phase {
-                        Phase::Finished { .. } => Observation::Exited {
-                            code: 0,
-                            started_at,
-                            ended_at: Some(now_ms()),
+                    Observation::Ended {
+                        code: exit_code,
+                        reason: match reason {
+                            Some(r) if r != label => format!("{label}: {r}"),
+                            _ => format!(
+                                "{label}: reported by SLURM for job {}",
+                                external_id.unwrap_or_default()
+                            ),
                         },
-                        Phase::Failed {
-                            kind: FailureKind::Failed,
-                            exit_code: Some(code),
-                            ..
-                        } => Observation::Exited {
-                            code,
-                            started_at,
-                            ended_at: Some(now_ms()),
-                        },
-                        Phase::Failed {
-                            kind,
-                            exit_code,
-                            reason,
-                        } => {
-                            let label = failure_label(kind);
-                            if marker_exit.is_none() {
-                                job_info_updates.push((dirs[i].clone(), label, exit_code));
-                            }
-                            Observation::Ended {
-                                code: exit_code,
-                                reason: match reason {
-                                    Some(r) if r != label => format!("{label}: {r}"),
-                                    _ => format!(
-                                        "{label}: reported by SLURM for job {}",
-                                        external_id.unwrap_or_default()
-                                    ),
-                                },
-                                ended_at: Some(now_ms()),
-                            }
-                        }
-                        _ => unreachable!("terminal phases only"),
+                        ended_at: Some(now_ms()),
                     }
                 }
             };
@@ -643,6 +658,24 @@ impl SlurmOperator {
         self.mark(&job_info_updates);
         Ok(observations)
     }
+}
+
+/// Moves every entry of `from` into `to` (created), replacing what is there.
+fn move_contents(from: &Path, to: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
+    for e in entries.flatten() {
+        let target = to.join(e.file_name());
+        if target.is_dir() && e.path().is_dir() {
+            move_contents(&e.path(), &target)?;
+        } else {
+            std::fs::rename(e.path(), &target)
+                .map_err(|err| Error::io("move into", &target, err))?;
+        }
+    }
+    Ok(())
 }
 
 fn failure_label(kind: FailureKind) -> &'static str {

@@ -80,6 +80,8 @@ pub struct TaskSummary {
     pub exit_code: Option<i32>,
     /// Why it is in its state.
     pub reason: Option<String>,
+    /// Parsed program results (JSON text), if the task has a parser.
+    pub results: Option<String>,
 }
 
 /// An attempt.
@@ -392,6 +394,13 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Records a task's parsed results (JSON text).
+    pub fn set_results(&self, id: &str, json: &str) -> R<()> {
+        self.prepare_cached("UPDATE tasks SET results = ?2 WHERE id = ?1")?
+            .execute(params![id, json])?;
+        Ok(())
+    }
+
     /// Counts one more automatic retry of a task.
     pub fn bump_retries_used(&self, id: &str) -> R<()> {
         self.prepare_cached("UPDATE tasks SET retries_used = retries_used + 1 WHERE id = ?1")?
@@ -615,7 +624,7 @@ impl Tx<'_> {
     /// Every task, in declaration order.
     pub fn task_summaries(&self) -> R<Vec<TaskSummary>> {
         let mut st = self.prepare_cached(
-            "SELECT id, status, attempts, exit_code, reason FROM tasks ORDER BY seq",
+            "SELECT id, status, attempts, exit_code, reason, results FROM tasks ORDER BY seq",
         )?;
         let rows: Vec<(TaskSummary, String)> = st
             .query_map([], |r| {
@@ -625,6 +634,7 @@ impl Tx<'_> {
                     attempts: r.get(2)?,
                     exit_code: r.get(3)?,
                     reason: r.get(4)?,
+                    results: r.get(5)?,
                 };
                 Ok((t, r.get(1)?))
             })?

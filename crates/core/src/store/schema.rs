@@ -59,9 +59,12 @@ CREATE TABLE events (
 );
 "#;
 
+/// Parsed program results per task (JSON), from output parsers.
+const V2: &str = "ALTER TABLE tasks ADD COLUMN results TEXT;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

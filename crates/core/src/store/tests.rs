@@ -75,7 +75,7 @@ fn write_close_reopen_read_back() {
         assert_eq!(b.status, TaskStatus::Pending);
         assert_eq!(
             b.spec.command,
-            Command::Argv(vec!["echo".into(), "b".into()])
+            Some(Command::Argv(vec!["echo".into(), "b".into()]))
         );
         assert_eq!(b.spec.cores, 2);
         let active = tx.active_attempts()?;

@@ -74,8 +74,9 @@ impl Transport for LocalTransport {
         let script = if files.is_empty() {
             format!("cp -a {}/. {to_q}/", super::quote_path(from))
         } else {
+            // Keep the relative paths; skip files that do not exist.
             format!(
-                "cd {} && cp -a -- {} {to_q}/",
+                "cd {} && for f in {}; do [ -e \"$f\" ] && cp -a --parents -- \"$f\" {to_q}/; done; true",
                 super::quote_path(from),
                 super::quote_all(files)
             )

@@ -95,8 +95,9 @@ pub trait Transport: Send + Sync {
     /// `to` (created if missing).
     fn upload_dir(&self, from: &Path, to: &str) -> Result<(), TransportError>;
 
-    /// Copies remote `from` (a directory's contents, or listed files
-    /// relative to it) into local directory `to`.
+    /// Copies remote `from` (a directory's contents, or the listed paths
+    /// relative to it, keeping those relative paths; missing ones are
+    /// skipped) into local directory `to`, in one transfer.
     fn download(&self, from: &str, files: &[String], to: &Path) -> Result<(), TransportError>;
 }
 

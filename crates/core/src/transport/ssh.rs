@@ -229,6 +229,7 @@ impl Transport for SshTransport {
             args.push(format!("{}:{}/", self.destination, remote));
         } else {
             args.push("--relative".to_string());
+            args.push("--ignore-missing-args".to_string());
             for f in files {
                 args.push(format!("{}:{}/./{}", self.destination, remote, f));
             }

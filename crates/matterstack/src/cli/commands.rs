@@ -80,6 +80,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Cluster(c) => super::cluster::dispatch(c),
+        Cmd::Template(c) => super::template::dispatch(c),
         Cmd::Sync {
             cluster,
             into,

@@ -7,6 +7,7 @@
 mod cluster;
 mod commands;
 mod style;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,9 @@ enum Cmd {
     /// Manage cluster profiles (~/.config/matterstack/clusters.toml).
     #[command(subcommand)]
     Cluster(ClusterCmd),
+    /// Typed input templates: list, show, render.
+    #[command(subcommand)]
+    Template(template::TemplateCmd),
     /// Rebuild the record of jobs from the job_info.json files on a cluster.
     #[command(
         after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"
@@ -206,6 +210,12 @@ pub(crate) struct ClusterAdd {
 
 /// Parses the command line, runs the command and maps errors to exit codes.
 pub fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes
+    // away (`matterstack status run | head`) instead of failing to print.
+    // SAFETY: setting a signal disposition to its default at start-up.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match commands::dispatch(cli.command) {
         Ok(code) => code,

@@ -7,4 +7,5 @@ mod cli;
 mod crash;
 mod slurm;
 mod support;
+mod templates;
 mod testbed;

@@ -226,6 +226,9 @@ fn one_job_per_token(c: &ClusterWs) {
 
 #[test]
 fn sshd_stopped_during_polling_then_back_loses_and_duplicates_nothing() {
+    let _serial = crate::testbed::FAULT_SSHD
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tb = testbed();
     let tasks: String = (0..4)
         .map(|i| slurm_task(&format!("p{i}"), "sleep 6; echo fine", ""))
@@ -260,6 +263,9 @@ fn sshd_stopped_during_polling_then_back_loses_and_duplicates_nothing() {
 
 #[test]
 fn sshd_stopped_during_upload_then_back_loses_and_duplicates_nothing() {
+    let _serial = crate::testbed::FAULT_SSHD
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tb = testbed();
     let tasks: String = (0..2)
         .map(|i| {

@@ -18,6 +18,10 @@ pub struct Testbed {
     pub dir: PathBuf,
 }
 
+/// Tests that stop and start the fault sshd hold this, so they never
+/// restart it under each other.
+pub static FAULT_SSHD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn testbed() -> Testbed {
     let dir = std::env::var("MS_TESTBED").unwrap_or_else(|_| "/var/tmp/matterstack-testbed".into());
     let env_file = Path::new(&dir).join("env");
@@ -152,8 +156,12 @@ impl ClusterWs {
         for run in read_dirs(&root) {
             for task in read_dirs(&run) {
                 for attempt in read_dirs(&task) {
-                    if let Ok(t) = std::fs::read_to_string(attempt.join("job_info.json")) {
-                        out.push(serde_json::from_str(&t).unwrap());
+                    // (A record being written is skipped until it is whole.)
+                    if let Some(v) = std::fs::read_to_string(attempt.join("job_info.json"))
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                    {
+                        out.push(v);
                     }
                 }
             }

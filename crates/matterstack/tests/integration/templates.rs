@@ -1,0 +1,231 @@
+//! Templates in workspaces, end to end with the real programs (psi4, xtb and
+//! GROMACS from Debian; scripts/testbed.sh installs them), and the
+//! `template` commands.
+
+use std::path::Path;
+
+use crate::support::{s, status, task_status, Workspace};
+
+fn need(program: &str) {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "this test runs {program}: install it with `bash scripts/testbed.sh`"
+    );
+}
+
+/// The last number on the last line of `text` containing `needle`.
+fn last_number_on(text: &str, needle: &str) -> f64 {
+    let line = text
+        .lines()
+        .rfind(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} line"));
+    line.split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .next_back()
+        .unwrap()
+}
+
+#[test]
+fn psi4_and_xtb_energies_from_templates_reach_status_json() {
+    need("psi4");
+    need("xtb");
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "dimer"
+template = "psi4/energy"
+params = { basis = "sto-3g", method = "scf" }
+
+[[tasks]]
+id = "water"
+template = "xtb/sp"
+"#,
+    );
+    let run = ws.init("r");
+    // The template was rendered into the task directory at init.
+    let deck = std::fs::read_to_string(run.join("tasks/dimer/input.dat")).unwrap();
+    assert!(deck.contains("sto-3g"), "{deck}");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let st = status(&run);
+    let psi4_out = std::fs::read_to_string(run.join("tasks/dimer/output.dat")).unwrap();
+    let expected = last_number_on(&psi4_out, "Total Energy =");
+    let got = task_status(&st, "dimer")["results"]["final_energy"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(got, expected, "psi4 energy in status --json");
+    assert!(
+        (-150.0..-140.0).contains(&got),
+        "a water dimer in sto-3g: {got}"
+    );
+    let xtb_out = std::fs::read_to_string(run.join("tasks/water/output.out")).unwrap();
+    let expected = last_number_on(&xtb_out, "TOTAL ENERGY");
+    let got = task_status(&st, "water")["results"]["final_energy"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(got, expected, "xtb energy in status --json");
+    assert_eq!(
+        task_status(&st, "water")["results"]["normal_termination"],
+        true
+    );
+}
+
+#[test]
+fn a_program_that_reports_an_error_fails_the_task_even_on_exit_0() {
+    need("psi4");
+    // psi4 1.3 exits 0 on some failures; the parser catches them.
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "noconv"
+command = "cp fail.out output.dat"
+parser = "psi4"
+output = "output.dat"
+inputs = ["fail.out"]
+"#,
+    );
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../templates/tests/data/psi4/scf_maxiter2_fail.out");
+    ws.file("fail.out", &std::fs::read_to_string(recorded).unwrap());
+    let run = ws.init("r");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+    let st = status(&run);
+    let t = task_status(&st, "noconv");
+    assert_eq!(t["status"], "FAILED");
+    assert_eq!(t["exit_code"], 0);
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("psi4 reported an error"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_gromacs_em_then_nvt_chain_runs_from_templates() {
+    need("gmx");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/tests/data/gromacs");
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "em"
+template = "gromacs/em"
+params = { nsteps = 50, rcoulomb = 0.8, rvdw = 0.8 }
+inputs = ["conf.gro", "topol.top"]
+
+[[tasks]]
+id = "nvt"
+template = "gromacs/nvt"
+params = { nsteps = 20, position_restraints = false, rcoulomb = 0.8, rvdw = 0.8 }
+depends_on = ["em"]
+files_from = { em = ["em.gro", "topol.top"] }
+"#,
+    );
+    for f in ["conf.gro", "topol.top"] {
+        ws.file(f, &std::fs::read_to_string(data.join(f)).unwrap());
+    }
+    let run = ws.init("r");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(
+        out.code,
+        0,
+        "{out:?}\n{}",
+        ws.ms(&["logs", s(&run), "nvt", "--stderr"]).stdout
+    );
+    let st = status(&run);
+    assert_eq!(st["status"], "COMPLETED");
+    assert!(
+        run.join("tasks/nvt/nvt.gro").is_file(),
+        "nvt ran on em's output"
+    );
+    let em = &task_status(&st, "em")["results"];
+    assert!(em["final_energy"].as_f64().unwrap() < 0.0, "{em}");
+}
+
+#[test]
+fn bad_template_values_are_refused_at_init_and_nothing_is_written() {
+    for (params, needle) in [
+        ("{ basis = \"cc-pvqz\" }", "basis"),
+        ("{ maxiter = 0 }", "maxiter"),
+        ("{ charge = \"abc\" }", "not an integer"),
+        ("{ bassis = \"sto-3g\" }", "did you mean"),
+    ] {
+        let ws = Workspace::new(&format!(
+            "[[tasks]]\nid = \"a\"\ntemplate = \"psi4/energy\"\nparams = {params}\n"
+        ));
+        let out = ws.ms(&["init", "."]);
+        assert_eq!(out.code, 2, "{params}: {out:?}");
+        assert!(
+            out.stderr.contains("task \"a\"") && out.stderr.contains(needle),
+            "{params}: {}",
+            out.stderr
+        );
+        assert!(!ws.runs_dir_exists());
+    }
+    let ws = Workspace::new("[[tasks]]\nid = \"a\"\ntemplate = \"psi4/energi\"\n");
+    let out = ws.ms(&["init", "."]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("psi4/energy"),
+        "suggests the right name: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn template_commands_list_show_and_render() {
+    let ws = Workspace::new("[[tasks]]\nid = \"a\"\ncommand = \"true\"\n");
+    let out = ws.ms(&["template", "list"]);
+    assert_eq!(out.code, 0);
+    for name in [
+        "psi4/energy",
+        "xtb/sp",
+        "gromacs/em",
+        "crystal/scf",
+        "namd/production",
+        "slurm/job",
+    ] {
+        assert!(out.stdout.contains(name), "{name} missing from list");
+    }
+    let out = ws.ms(&["template", "show", "psi4/energy"]);
+    assert!(
+        out.stdout.contains("basis") && out.stdout.contains("cc-pvdz"),
+        "{}",
+        out.stdout
+    );
+    let schema = ws
+        .ms(&["template", "show", "psi4/energy", "--json-schema"])
+        .json();
+    assert_eq!(schema["properties"]["maxiter"]["type"], "integer");
+    let out = ws.ms(&[
+        "template",
+        "render",
+        "psi4/energy",
+        "--set",
+        "basis=cc-pvdz",
+        "-o",
+        "calc",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(std::fs::read_to_string(ws.path().join("calc/input.dat"))
+        .unwrap()
+        .contains("cc-pvdz"));
+    // Out of range: a clear error and no directory.
+    let out = ws.ms(&[
+        "template",
+        "render",
+        "psi4/energy",
+        "--set",
+        "maxiter=0",
+        "-o",
+        "bad",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("maxiter"), "{}", out.stderr);
+    assert!(!ws.path().join("bad").exists());
+}
