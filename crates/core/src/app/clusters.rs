@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::model::cluster::{ClusterProfile, ClustersFile, Scheduler, TransportKind};
-use crate::transport::{quote_path, LocalTransport, SshTransport, Transport};
+use crate::model::cluster::{ClusterProfile, ClustersFile, Scheduler};
+use crate::transport::quote_path;
 use crate::{Error, Result};
 
 /// The file name of cluster profiles.
@@ -121,12 +121,7 @@ pub fn get(all: &BTreeMap<String, ClusterProfile>, name: &str) -> Result<Cluster
 }
 
 /// A transport for a profile.
-pub fn transport_for(profile: &ClusterProfile) -> Box<dyn Transport> {
-    match profile.transport {
-        TransportKind::Ssh => Box::new(SshTransport::new(profile)),
-        TransportKind::Local => Box::new(LocalTransport),
-    }
-}
+pub use crate::transport::for_profile as transport_for;
 
 /// What `cluster test` found.
 #[derive(Debug, Clone, Serialize)]

@@ -168,7 +168,13 @@ fn used_clusters(
             continue;
         };
         match all.get(name) {
+            Some(_) if used.contains_key(name) => {}
             Some(p) => {
+                if let Some(t) = &p.job_template {
+                    if let Err(e) = super::templates::find(t, Some(root)) {
+                        problems.push(format!("cluster \"{name}\": job_template: {e}"));
+                    }
+                }
                 used.insert(name.to_string(), p.clone());
             }
             None => problems.push(format!(

@@ -49,9 +49,18 @@ impl Run {
             .canonicalize()
             .map_err(|e| Error::io("resolve", dir, e))?;
         let mut store = Store::open(&dir.join(STATE_FILE))?;
-        let run_id = store.read(|tx| Ok(tx.run()?.id))?;
+        let (run_id, workspace) = store.read(|tx| {
+            let r = tx.run()?;
+            Ok((r.id, PathBuf::from(r.workspace)))
+        })?;
         let clusters = clusters::read_file(&dir.join(clusters::CLUSTERS_FILE))?;
-        let ops = Operators::new(&run_id, clusters);
+        let mut job_templates = std::collections::BTreeMap::new();
+        for (name, profile) in &clusters {
+            if let Some(t) = &profile.job_template {
+                job_templates.insert(name.clone(), templates::find(t, Some(&workspace))?);
+            }
+        }
+        let ops = Operators::new(&run_id, clusters, job_templates);
         Ok(Run { dir, store, ops })
     }
 

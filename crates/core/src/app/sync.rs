@@ -32,7 +32,7 @@ pub struct FoundJob {
 ///
 /// Fails when the cluster cannot be reached.
 pub fn discover(name: &str, profile: &ClusterProfile) -> Result<Vec<JobInfo>> {
-    SlurmOperator::new("", name, profile.clone()).discover()
+    SlurmOperator::new("", name, profile.clone(), None).discover()
 }
 
 /// Summaries of discovered jobs, ordered by run, task and attempt.

@@ -10,7 +10,7 @@ use crate::operators::local::LocalOperator;
 use crate::operators::Operator;
 
 fn ops() -> Operators {
-    Operators::new("r", Default::default())
+    Operators::new("r", Default::default(), Default::default())
 }
 
 fn workspace(dir: &Path, count_file: &Path) -> PathBuf {

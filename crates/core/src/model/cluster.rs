@@ -84,6 +84,13 @@ pub struct ClusterProfile {
     /// Politeness limits.
     #[serde(default)]
     pub limits: Limits,
+    /// A template (name, looked up like task templates) that replaces the
+    /// built-in job script for this cluster: it receives `job_name`,
+    /// `command` (the task wrapped in matterstack's marker protocol),
+    /// `output`, `error`, `cores`, `memory`, `walltime`, `partition`, `qos`,
+    /// `account`, `gres`, `constraint`, `comment` — whichever it declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_template: Option<String>,
     /// Extra `-o Key=Value` options for ssh.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_options: Vec<String>,

@@ -134,15 +134,22 @@ pub trait Operator {
 pub struct Operators {
     run_id: String,
     clusters: BTreeMap<String, ClusterProfile>,
+    job_templates: BTreeMap<String, matterstack_templates::Template>,
     cache: RefCell<HashMap<String, Rc<dyn Operator>>>,
 }
 
 impl Operators {
-    /// A registry for run `run_id` knowing `clusters`.
-    pub fn new(run_id: &str, clusters: BTreeMap<String, ClusterProfile>) -> Operators {
+    /// A registry for run `run_id` knowing `clusters`, and the site job
+    /// script templates of those that have one (by cluster name).
+    pub fn new(
+        run_id: &str,
+        clusters: BTreeMap<String, ClusterProfile>,
+        job_templates: BTreeMap<String, matterstack_templates::Template>,
+    ) -> Operators {
         Operators {
             run_id: run_id.to_string(),
             clusters,
+            job_templates,
             cache: RefCell::new(HashMap::new()),
         }
     }
@@ -175,6 +182,7 @@ impl Operators {
                     &self.run_id,
                     cluster,
                     profile.clone(),
+                    self.job_templates.get(cluster).cloned(),
                 ))
             }
             _ => {

@@ -34,10 +34,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{AttemptFiles, AttemptRef, Capacity, Launched, Observation, Operator};
-use crate::app::clusters::transport_for;
 use crate::model::cluster::ClusterProfile;
 use crate::model::{resources, Command, TaskSpec};
 use crate::store::now_ms;
+use crate::transport::for_profile as transport_for;
 use crate::transport::{quote, quote_all, quote_path, Transport, TransportError};
 use crate::{Error, Result};
 
@@ -93,6 +93,7 @@ pub struct SlurmOperator {
     transport: Box<dyn Transport>,
     roots: OnceCell<(String, String)>,
     limiter: RefCell<Limiter>,
+    job_template: Option<matterstack_templates::Template>,
 }
 
 /// The token bucket on scheduler commands (`limits.commands_per_second`,
@@ -126,7 +127,12 @@ const SEP: &str = "@@MS-SECTION@@";
 
 impl SlurmOperator {
     /// An operator for `cluster` in run `run_id`. Connects lazily.
-    pub fn new(run_id: &str, cluster: &str, profile: ClusterProfile) -> SlurmOperator {
+    pub fn new(
+        run_id: &str,
+        cluster: &str,
+        profile: ClusterProfile,
+        job_template: Option<matterstack_templates::Template>,
+    ) -> SlurmOperator {
         let limiter = Limiter::new(&profile.limits);
         SlurmOperator {
             run_id: run_id.to_string(),
@@ -135,6 +141,7 @@ impl SlurmOperator {
             profile,
             roots: OnceCell::new(),
             limiter: RefCell::new(limiter),
+            job_template,
         }
     }
 
@@ -279,7 +286,85 @@ impl SlurmOperator {
             marker_dir: p.to_string(),
             ..JobSpec::default()
         };
-        render_slurm_script(&spec).map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id)))
+        match &self.job_template {
+            None => render_slurm_script(&spec)
+                .map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id))),
+            Some(t) => self.render_site_script(t, task, &spec, a),
+        }
+    }
+
+    /// Renders the cluster's own job-script template. The task's command is
+    /// handed over wrapped in the marker protocol (start marker, environment,
+    /// setup, job_info updates, exit marker), so any template that runs
+    /// `{{ command }}` keeps matterstack's guarantees.
+    fn render_site_script(
+        &self,
+        t: &matterstack_templates::Template,
+        task: &TaskSpec,
+        spec: &JobSpec,
+        a: &AttemptRef<'_>,
+    ) -> Result<String> {
+        let p = &spec.marker_dir;
+        let mut body = vec![format!("cd {}", quote(&spec.workdir))];
+        body.extend(
+            spec.env
+                .iter()
+                .map(|(k, v)| format!("export {k}={}", quote(v))),
+        );
+        body.push(format!("date +%s > {}", quote(&format!("{p}/started"))));
+        body.extend(spec.setup_lines.iter().cloned());
+        body.push(spec.command.clone());
+        body.push("ms_rc=$?".into());
+        body.push(format!(
+            "echo \"$ms_rc\" > {tmp} && mv -f {tmp} {exit}",
+            tmp = quote(&format!("{p}/exit.tmp")),
+            exit = quote(&format!("{p}/exit"))
+        ));
+        body.push("exit \"$ms_rc\"".into());
+        let mut values = serde_json::Map::new();
+        let mut offer = |k: &str, v: serde_json::Value| {
+            if t.params().iter().any(|p| p.name == k) {
+                values.insert(k.to_string(), v);
+            }
+        };
+        offer("job_name", spec.job_name.clone().into());
+        offer("command", body.join("\n").into());
+        offer("output", spec.stdout.clone().into());
+        offer("error", spec.stderr.clone().into());
+        offer("cores", spec.cores.into());
+        offer("comment", a.token.into());
+        offer("exit_marker", format!("{p}/exit.json").into());
+        if let Some(m) = &task.memory {
+            offer("memory", m.clone().into());
+        }
+        if let Some(w) = spec.walltime_secs {
+            offer("walltime", resources::format_walltime(w).into());
+        }
+        for (k, v) in [
+            ("partition", &spec.partition),
+            ("qos", &spec.qos),
+            ("account", &spec.account),
+            ("gres", &spec.gres),
+            ("constraint", &spec.constraint),
+        ] {
+            if let Some(v) = v {
+                offer(k, v.clone().into());
+            }
+        }
+        let rendered = t.render(&values).map_err(|e| {
+            Error::Input(format!(
+                "cluster \"{}\": job_template {}: {e}",
+                self.cluster,
+                t.name()
+            ))
+        })?;
+        rendered.files.into_values().next().ok_or_else(|| {
+            Error::Input(format!(
+                "cluster \"{}\": job_template {} renders no file",
+                self.cluster,
+                t.name()
+            ))
+        })
     }
 
     /// Uploads the local task directory's `files` (inputs) to scratch and

@@ -101,6 +101,14 @@ pub trait Transport: Send + Sync {
     fn download(&self, from: &str, files: &[String], to: &Path) -> Result<(), TransportError>;
 }
 
+/// The transport a cluster profile asks for.
+pub fn for_profile(profile: &crate::model::cluster::ClusterProfile) -> Box<dyn Transport> {
+    match profile.transport {
+        crate::model::cluster::TransportKind::Ssh => Box::new(SshTransport::new(profile)),
+        crate::model::cluster::TransportKind::Local => Box::new(LocalTransport),
+    }
+}
+
 /// Quotes a remote path: a leading `~/` becomes `"$HOME"/`, the rest goes
 /// through [`quote`].
 pub fn quote_path(path: &str) -> String {

@@ -122,6 +122,7 @@ fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
         scratch_root: a.scratch_root,
         limits,
         ssh_options: a.ssh_options,
+        job_template: a.job_template,
     })
 }
 

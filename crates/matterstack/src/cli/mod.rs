@@ -203,6 +203,9 @@ pub(crate) struct ClusterAdd {
     /// Extra ssh option Key=Value (repeat).
     #[arg(long = "ssh-option", value_name = "KEY=VALUE")]
     pub ssh_options: Vec<String>,
+    /// A template replacing the built-in job script (e.g. slurm/site).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub job_template: Option<String>,
     /// Replace an existing profile of that name.
     #[arg(long)]
     pub replace: bool,

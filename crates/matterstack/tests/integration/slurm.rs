@@ -419,3 +419,67 @@ fn bad_cluster_input_gets_specific_errors_and_submits_nothing() {
     );
     let _ = ms_in(c.ws.path(), &["status", s(&run)]);
 }
+
+#[test]
+fn a_cluster_can_replace_the_job_script_with_its_own_template() {
+    let tb = testbed();
+    let c = ClusterWs::new(
+        &tb,
+        tb.port,
+        &tb.key,
+        "job_template = \"slurm/site\"",
+        &slurm_task("t", "echo site-ok", ""),
+    );
+    c.ws.file(
+        "templates/slurm/site/template.toml",
+        r#"name = "slurm/site"
+description = "This site's job script"
+program = "slurm"
+files = ["job.sh"]
+command = "sbatch job.sh"
+
+[[parameters]]
+name = "job_name"
+type = "string"
+required = true
+
+[[parameters]]
+name = "command"
+type = "string"
+multiline = true
+required = true
+
+[[parameters]]
+name = "output"
+type = "string"
+required = true
+
+[[parameters]]
+name = "error"
+type = "string"
+required = true
+"#,
+    );
+    c.ws.file(
+        "templates/slurm/site/job.sh",
+        "#!/bin/bash\n#SBATCH --job-name={{ job_name }}\n#SBATCH --output={{ output }}\n#SBATCH --error={{ error }}\n# SITE POLICY HEADER\n{{ command }}\n",
+    );
+    let run = c.ws.init("r");
+    let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let script = std::fs::read_to_string(run.join("tasks/t/.attempts/1/job.sh")).unwrap();
+    assert!(script.contains("# SITE POLICY HEADER"), "{script}");
+    assert_eq!(c.ws.ms(&["logs", s(&run), "t"]).stdout, "site-ok\n");
+    assert_eq!(c.job_infos()[0]["status"], "COMPLETED");
+    // A profile naming a template that does not exist is refused at init.
+    let c = ClusterWs::new(
+        &tb,
+        tb.port,
+        &tb.key,
+        "job_template = \"slurm/nope\"",
+        &slurm_task("t", "true", ""),
+    );
+    let out = c.ws.ms(&["init", "."]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("job_template"), "{}", out.stderr);
+}
