@@ -15,8 +15,13 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}
 IDLE_N=${IDLE_N:-100000}
 CORES=${CORES:-$(nproc)}
-cargo build --release --locked --bin matterstack >/dev/null 2>&1
-MS=$PWD/target/release/matterstack
+# MS_BIN: use an already built binary (e.g. on a machine without the toolchain).
+if [ -n "${MS_BIN:-}" ]; then
+  MS=$(realpath "$MS_BIN")
+else
+  cargo build --release --locked --bin matterstack >/dev/null 2>&1
+  MS=$PWD/target/release/matterstack
+fi
 WORK=$(mktemp -d /tmp/ms-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 now() { date +%s.%N; }

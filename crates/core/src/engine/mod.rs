@@ -424,13 +424,14 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
     let mut free_jobs: std::collections::HashMap<String, u32> = Default::default();
     let mut out = Vec::new();
     // Look further than the free cores: cluster tasks do not use them.
-    for id in tx.ready_task_ids(free_cores as usize * 4 + 256)? {
-        let Some(task) = tx.task(&id)? else { continue };
-        let key = Operators::key_for(&task.spec);
+    // What does not fit is skipped on (id, cores, operator) alone; only the
+    // tasks that start are read in full.
+    for (id, cores, key) in tx.ready_tasks(free_cores as usize * 4 + 256)? {
         let capacity = match ops.get(&key) {
             Ok(op) => op.capacity(),
             Err(e) => {
                 // An operator this run cannot use: fail the task now.
+                let Some(task) = tx.task(&id)? else { continue };
                 let next = task.status.on(Event::Launched)?;
                 tx.set_task(&id, next, None, None)?;
                 let n = task.attempts + 1;
@@ -449,10 +450,10 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
         };
         match capacity {
             Capacity::Cores => {
-                if task.spec.cores > free_cores {
+                if cores > free_cores {
                     continue;
                 }
-                free_cores -= task.spec.cores;
+                free_cores -= cores;
             }
             Capacity::Jobs(max) => {
                 let free = match free_jobs.get_mut(&key) {
@@ -470,6 +471,7 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
                 *free -= 1;
             }
         }
+        let Some(task) = tx.task(&id)? else { continue };
         let n = task.attempts + 1;
         let token = uuid::Uuid::new_v4().simple().to_string();
         let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;

@@ -140,6 +140,15 @@ fn local() -> String {
 }
 
 impl TaskSpec {
+    /// The key of the operator that runs this task: `local`, or
+    /// `<operator>@<cluster>`.
+    pub fn operator_key(&self) -> String {
+        match &self.cluster {
+            Some(c) => format!("{}@{c}", self.operator),
+            None => self.operator.clone(),
+        }
+    }
+
     /// Walltime in seconds, if set (validated at parse time).
     pub fn walltime_secs(&self) -> Option<u64> {
         self.walltime

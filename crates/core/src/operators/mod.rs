@@ -156,10 +156,7 @@ impl Operators {
 
     /// The key of the operator that runs `task`.
     pub fn key_for(task: &TaskSpec) -> String {
-        match &task.cluster {
-            Some(c) => format!("{}@{c}", task.operator),
-            None => task.operator.clone(),
-        }
+        task.operator_key()
     }
 
     /// The operator under `key`.

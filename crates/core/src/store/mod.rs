@@ -142,8 +142,8 @@ impl Store {
             let now = now_ms();
             let mut ins = tx.prepare(
                 "INSERT INTO tasks (id, seq, spec, status, remaining_deps, cores, retries,
-                                    allow_failure, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    allow_failure, updated_at, operator)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for (seq, t) in tasks.iter().enumerate() {
                 let status = if t.depends_on.is_empty() {
@@ -161,7 +161,8 @@ impl Store {
                     t.cores,
                     t.retries,
                     t.allow_failure,
-                    now
+                    now,
+                    t.operator_key()
                 ])?;
             }
             let mut dep =
@@ -368,14 +369,18 @@ impl Tx<'_> {
         .transpose()
     }
 
-    /// Ids of READY tasks in declaration order, at most `limit`.
-    pub fn ready_task_ids(&self, limit: usize) -> R<Vec<String>> {
-        let mut st = self
-            .prepare_cached("SELECT id FROM tasks WHERE status = 'READY' ORDER BY seq LIMIT ?1")?;
-        let ids = st
-            .query_map(params![limit as i64], |r| r.get(0))?
+    /// READY tasks in declaration order, at most `limit`, as
+    /// `(id, cores, operator key)` — without reading their specs.
+    pub fn ready_tasks(&self, limit: usize) -> R<Vec<(String, u32, String)>> {
+        let mut st = self.prepare_cached(
+            "SELECT id, cores, operator FROM tasks WHERE status = 'READY' ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map(params![limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<Result<_, _>>()?;
-        Ok(ids)
+        Ok(rows)
     }
 
     /// Sets a task's status, exit code and reason.

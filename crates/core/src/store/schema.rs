@@ -62,9 +62,15 @@ CREATE TABLE events (
 /// Parsed program results per task (JSON), from output parsers.
 const V2: &str = "ALTER TABLE tasks ADD COLUMN results TEXT;";
 
+/// The operator key per task, so scheduling can skip what does not fit
+/// without reading specs.
+const V3: &str = "ALTER TABLE tasks ADD COLUMN operator TEXT NOT NULL DEFAULT 'local';
+UPDATE tasks SET operator = coalesce(json_extract(spec, '$.operator'), 'local')
+    || coalesce('@' || json_extract(spec, '$.cluster'), '');";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]

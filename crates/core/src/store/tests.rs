@@ -97,7 +97,10 @@ fn dependency_counting() {
     let mut s = create(dir.path());
     s.write(|tx| {
         // "b" lists "a" twice but waits for it once.
-        assert_eq!(tx.ready_task_ids(10)?, vec!["a".to_string()]);
+        assert_eq!(
+            tx.ready_tasks(10)?,
+            vec![("a".to_string(), 1, "local".to_string())]
+        );
         tx.set_task("a", TaskStatus::Completed, Some(0), None)?;
         assert_eq!(tx.satisfy_dependants("a")?, vec!["b".to_string()]);
         assert_eq!(tx.recount_deps("c")?, 1);
