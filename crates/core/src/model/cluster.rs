@@ -126,18 +126,8 @@ impl ClustersFile {
     ///
     /// Fails with one message per problem (TOML errors with line and column).
     pub fn parse(text: &str) -> Result<ClustersFile, Vec<String>> {
-        let file: ClustersFile = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().to_string();
-            vec![match e.span() {
-                Some(span) => {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                    format!("malformed TOML at line {line}, column {col}: {msg}")
-                }
-                None => format!("malformed TOML: {msg}"),
-            }]
-        })?;
+        let file: ClustersFile =
+            toml::from_str(text).map_err(|e| vec![super::spec::toml_message(text, &e)])?;
         let problems: Vec<String> = file
             .clusters
             .iter()

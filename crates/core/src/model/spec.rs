@@ -14,11 +14,11 @@ use super::{dag, ids, resources};
 use crate::Error;
 
 /// Operators this build can run tasks on.
-pub const OPERATORS: &[&str] = &["local", "slurm"];
+pub const OPERATORS: &[&str] = &["local", "slurm", "ssh"];
 /// Operators that need a `cluster`.
-pub const CLUSTER_OPERATORS: &[&str] = &["slurm"];
+pub const CLUSTER_OPERATORS: &[&str] = &["slurm", "ssh"];
 /// Operators that are part of the design but not in this build yet.
-pub const PLANNED_OPERATORS: &[&str] = &["ssh", "pbs", "manual", "human"];
+pub const PLANNED_OPERATORS: &[&str] = &["pbs", "manual", "human"];
 
 /// A parsed and validated `matterstack.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -315,7 +315,7 @@ fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) 
     }
     if t.cluster.is_some() && !CLUSTER_OPERATORS.contains(&t.operator.as_str()) {
         problems.push(format!(
-            "task \"{id}\": cluster is set but operator is \"{}\"; set operator = \"slurm\" or remove cluster",
+            "task \"{id}\": cluster is set but operator is \"{}\"; set operator = \"slurm\" (or \"ssh\") or remove cluster",
             t.operator
         ));
     }
@@ -396,7 +396,7 @@ pub fn input_source(root: &Path, input: &str) -> PathBuf {
 }
 
 /// Formats a TOML error as `line L, column C: message`.
-fn toml_message(text: &str, e: &toml::de::Error) -> String {
+pub(crate) fn toml_message(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     match e.span() {
         Some(span) => {

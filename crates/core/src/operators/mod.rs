@@ -169,18 +169,19 @@ impl Operators {
         }
         let op: Rc<dyn Operator> = match key.split_once('@') {
             None if key == "local" => Rc::new(local::LocalOperator),
-            Some(("slurm", cluster)) => {
+            Some((kind @ ("slurm" | "ssh"), cluster)) => {
                 let profile = self.clusters.get(cluster).ok_or_else(|| {
                     Error::Input(format!(
                         "cluster \"{cluster}\" is not known to this run; add it with `matterstack cluster add`"
                     ))
                 })?;
-                Rc::new(slurm::SlurmOperator::new(
+                let op = slurm::SlurmOperator::new(
                     &self.run_id,
                     cluster,
                     profile.clone(),
                     self.job_templates.get(cluster).cloned(),
-                ))
+                );
+                Rc::new(if kind == "ssh" { op.direct() } else { op })
             }
             _ => {
                 return Err(Error::Input(format!(

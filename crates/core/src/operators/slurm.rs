@@ -94,6 +94,9 @@ pub struct SlurmOperator {
     roots: OnceCell<(String, String)>,
     limiter: RefCell<Limiter>,
     job_template: Option<matterstack_templates::Template>,
+    /// The `ssh` operator: the same remote layout and job script, run
+    /// directly (detached, in its own session) instead of through SLURM.
+    direct: bool,
 }
 
 /// The token bucket on scheduler commands (`limits.commands_per_second`,
@@ -142,7 +145,14 @@ impl SlurmOperator {
             roots: OnceCell::new(),
             limiter: RefCell::new(limiter),
             job_template,
+            direct: false,
         }
+    }
+
+    /// The `ssh` operator: jobs run directly on the host, no scheduler.
+    pub fn direct(mut self) -> SlurmOperator {
+        self.direct = true;
+        self
     }
 
     /// Runs a scheduler command through the rate limiter.
@@ -262,7 +272,16 @@ impl SlurmOperator {
         env.push(("MATTERSTACK_TASK_ID".into(), a.task_id.to_string()));
         env.push(("MATTERSTACK_ATTEMPT".into(), a.n.to_string()));
         env.push(("MATTERSTACK_TOKEN".into(), a.token.to_string()));
-        let mut setup = vec![running];
+        let mut setup = Vec::new();
+        if self.direct {
+            // Run directly: an O_EXCL claim makes a second launch a no-op.
+            setup.push(format!(
+                "set -C; {{ echo \"$$ \"{} > {}; }} 2>/dev/null || exit 0; set +C",
+                quote(a.token),
+                quote(&format!("{p}/claim"))
+            ));
+        }
+        setup.push(running);
         setup.extend(self.profile.setup.iter().cloned());
         let spec = JobSpec {
             job_name: name.to_string(),
@@ -511,7 +530,11 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 
 impl Operator for SlurmOperator {
     fn name(&self) -> &'static str {
-        "slurm"
+        if self.direct {
+            "ssh"
+        } else {
+            "slurm"
+        }
     }
 
     fn capacity(&self) -> Capacity {
@@ -519,7 +542,7 @@ impl Operator for SlurmOperator {
     }
 
     fn enforces_walltime(&self) -> bool {
-        true
+        !self.direct
     }
 
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
@@ -536,14 +559,46 @@ impl Operator for SlurmOperator {
         // Directories, job script, job_info.json and sbatch: one remote command.
         let eof = format!("MS_EOF_{}", a.token);
         let submit = format!(
-            "set -e\nmkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}\ncd {pq}\nset +e\nsbatch --parsable job.sh",
+            "set -e\nmkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}\ncd {pq}\nset +e\n{start}",
+            start = if self.direct {
+                // Run where SLURM would (--chdir is only a comment to bash).
+                format!(
+                    "cd {sq} || exit 1\nsetsid /bin/bash {job} >{out} 2>{err} </dev/null &\necho \"$!\"",
+                    sq = quote(&s),
+                    job = quote(&format!("{p}/job.sh")),
+                    out = quote(&format!("{p}/stdout")),
+                    err = quote(&format!("{p}/stderr")),
+                )
+            } else {
+                "sbatch --parsable job.sh".to_string()
+            },
             pq = quote(&p),
             sq = quote(&s),
             job = quote(&format!("{p}/job.sh")),
             info = quote(&format!("{p}/job_info.json")),
             script = script.trim_end_matches('\n'),
         );
-        let out = self.scheduler("sbatch", &submit)?;
+        let out = self.scheduler(if self.direct { "start" } else { "sbatch" }, &submit)?;
+        if self.direct {
+            let pid = out.stdout.trim();
+            if out.ok() && !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()) {
+                return Ok(Launched {
+                    external_id: pid.to_string(),
+                    child: None,
+                });
+            }
+            let _ = self.transport.exec(
+                "cleanup",
+                &format!("rm -rf {} {}", quote(&p), quote(&s)),
+                None,
+            );
+            return Err(Error::Scheduler(format!(
+                "could not start task \"{}\" on \"{}\": {}",
+                a.task_id,
+                self.cluster,
+                out.stderr.trim()
+            )));
+        }
         if out.ok() {
             let job = parse_sbatch_parsable(&out.stdout).map_err(|e| {
                 Error::Scheduler(format!("sbatch answered something unexpected: {e}"))
@@ -589,6 +644,17 @@ impl Operator for SlurmOperator {
     }
 
     fn cancel(&self, a: &AttemptRef<'_>) -> Result<()> {
+        if self.direct {
+            let (p, _) = self.dirs(a.task_id, a.n)?;
+            let claim = quote(&format!("{p}/claim"));
+            let script = format!(
+                "read -r pid tok < {claim} 2>/dev/null || exit 0\n[ \"$tok\" = {} ] || exit 0\nkill -TERM -- -\"$pid\" 2>/dev/null\nfor i in 1 2 3 4 5 6; do kill -0 \"$pid\" 2>/dev/null || exit 0; sleep 0.5; done\nkill -KILL -- -\"$pid\" 2>/dev/null; true",
+                quote(a.token)
+            );
+            self.transport.exec("kill", &script, None)?;
+            self.mark(&[(p, "CANCELLED", None)]);
+            return Ok(());
+        }
         let target = match a.external_id {
             Some(id) => quote(id),
             None => format!(
@@ -608,6 +674,9 @@ impl SlurmOperator {
         let mut dirs = Vec::with_capacity(attempts.len());
         for a in attempts {
             dirs.push(self.dirs(a.task_id, a.n)?.0);
+        }
+        if self.direct {
+            return self.poll_direct(attempts, &dirs);
         }
         let ids: Vec<String> = attempts
             .iter()
@@ -761,6 +830,66 @@ fn move_contents(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+impl SlurmOperator {
+    /// Polls directly started jobs: exit and start markers, and whether the
+    /// process that claimed each attempt is alive — one remote command.
+    fn poll_direct(
+        &self,
+        attempts: &[AttemptRef<'_>],
+        dirs: &[String],
+    ) -> Result<Vec<Observation>> {
+        let script = format!(
+            "for d in {}; do e=; s=; pid=; tok=; up=0; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; [ -r \"$d/claim\" ] && read -r pid tok < \"$d/claim\"; [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && up=1; printf '%s|%s|%s|%s|%s\\n' \"$e\" \"$s\" \"$pid\" \"$tok\" \"$up\"; done",
+            quote_all(dirs)
+        );
+        let out = self.transport.exec("poll", &script, None)?;
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let mut seen = Vec::new();
+        for (i, a) in attempts.iter().enumerate() {
+            let f: Vec<&str> = lines.get(i).map_or(vec![], |l| l.split('|').collect());
+            let field = |k: usize| f.get(k).map_or("", |v| v.trim());
+            let exit: Option<i32> = field(0).parse().ok();
+            let started_at = field(1).parse::<i64>().ok().map(|s| s * 1000);
+            let claimed = !field(2).is_empty() && field(3) == a.token;
+            let alive = field(4) == "1";
+            seen.push((exit, started_at, claimed, alive));
+        }
+        let finished: Vec<&AttemptRef<'_>> = attempts
+            .iter()
+            .zip(&seen)
+            .filter(|(_, (exit, ..))| exit.is_some())
+            .map(|(a, _)| a)
+            .collect();
+        let fetch_error = match self.fetch_many(&finished) {
+            Err(e) if e.is_transient() => Some(e.to_string()),
+            _ => None,
+        };
+        Ok(attempts
+            .iter()
+            .zip(seen)
+            .map(|(a, (exit, started_at, claimed, alive))| match exit {
+                Some(_) if fetch_error.is_some() => Observation::Unknown {
+                    reason: fetch_error.clone().unwrap_or_default(),
+                },
+                Some(code) => Observation::Exited { code, started_at, ended_at: Some(now_ms()) },
+                None if claimed && alive => Observation::Running {
+                    external_id: a.external_id.map(str::to_string),
+                    started_at,
+                },
+                None if claimed => Observation::Lost {
+                    reason: "the process ended without writing an exit code (killed, or the host rebooted)".into(),
+                },
+                // Started but not yet claimed: give it a tick.
+                None if a.external_id.is_some() && started_at.is_none() && !claimed => Observation::Running {
+                    external_id: a.external_id.map(str::to_string),
+                    started_at: None,
+                },
+                None => Observation::NotStarted,
+            })
+            .collect())
+    }
 }
 
 fn failure_label(kind: FailureKind) -> &'static str {

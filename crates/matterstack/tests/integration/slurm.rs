@@ -483,3 +483,64 @@ required = true
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("job_template"), "{}", out.stderr);
 }
+
+fn ssh_task(id: &str, command: &str, extra: &str) -> String {
+    slurm_task(id, command, extra).replace("operator = \"slurm\"", "operator = \"ssh\"")
+}
+
+#[test]
+fn the_ssh_operator_runs_tasks_directly_on_the_host() {
+    let tb = testbed();
+    let tasks = [
+        ssh_task("a", "echo from-a > a.out", "outputs = [\"a.out\"]"),
+        ssh_task(
+            "b",
+            "echo b-err >&2; exit 5",
+            "depends_on = [\"a\"]\nallow_failure = true",
+        ),
+        ssh_task("long", "sleep 300", ""),
+    ]
+    .concat();
+    let c = ClusterWs::new(&tb, tb.port, &tb.key, "scheduler = \"none\"", &tasks);
+    let run = c.ws.init("r");
+    // a and b finish; long is cancelled once it runs.
+    assert!(wait_for(Duration::from_secs(60), || {
+        c.ws.ms(&["step", s(&run)]);
+        let st = status(&run);
+        task_status(&st, "b")["status"] == "FAILED"
+            && task_status(&st, "long")["status"] == "RUNNING"
+    }));
+    let st = status(&run);
+    assert_eq!(task_status(&st, "a")["status"], "COMPLETED");
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/a/a.out")).unwrap(),
+        "from-a\n"
+    );
+    assert_eq!(task_status(&st, "b")["exit_code"], 5);
+    assert_eq!(
+        c.ws.ms(&["logs", s(&run), "b", "--stderr"]).stdout,
+        "b-err\n"
+    );
+    let info = c
+        .job_infos()
+        .into_iter()
+        .find(|i| i["task"] == "long")
+        .unwrap();
+    let claim = std::path::Path::new(info["project_dir"].as_str().unwrap()).join("claim");
+    let pid: i32 = std::fs::read_to_string(&claim)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert_eq!(c.ws.ms(&["cancel", s(&run), "long"]).code, 0);
+    assert!(wait_for(Duration::from_secs(10), || !std::path::Path::new(
+        &format!("/proc/{pid}")
+    )
+    .exists()
+        || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.contains(") Z"))));
+    assert_eq!(task_status(&status(&run), "long")["status"], "CANCELLED");
+}
