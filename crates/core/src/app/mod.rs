@@ -88,6 +88,16 @@ impl Run {
         poll: Duration,
         mut on_tick: impl FnMut(&TickReport),
     ) -> Result<RunState> {
+        self.run_until_done_with(poll, |_, report| on_tick(report))
+    }
+
+    /// [`Run::run_until_done`], with the run itself handed to the callback
+    /// (for progress displays that read counts).
+    pub fn run_until_done_with(
+        &mut self,
+        poll: Duration,
+        mut on_tick: impl FnMut(&mut Run, &TickReport),
+    ) -> Result<RunState> {
         let (tx, rx) = mpsc::channel::<()>();
         let mut live_children = 0usize;
         loop {
@@ -100,7 +110,7 @@ impl Run {
                     let _ = tx.send(());
                 });
             }
-            on_tick(&report);
+            on_tick(self, &report);
             let state = report.run_state();
             if state != RunState::Running {
                 return Ok(state);

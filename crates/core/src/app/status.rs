@@ -47,6 +47,11 @@ pub struct TaskView {
 }
 
 impl Run {
+    /// Tasks per status (cheap: no task list), for progress displays.
+    pub fn counts(&mut self) -> Result<BTreeMap<String, u64>> {
+        self.store().read(|tx| tx.counts())
+    }
+
     /// The run's status with every task.
     pub fn view(&mut self) -> Result<RunView> {
         let dir = self.dir.display().to_string();

@@ -1,6 +1,6 @@
 //! One function per command.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -42,7 +42,19 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 .into());
             }
             let mut run = Run::open(&run)?;
-            let state = run.run_until_done(Duration::from_secs_f64(poll), |_| {})?;
+            let state = if std::io::stderr().is_terminal() {
+                // A live progress line on a terminal only.
+                let mut progress = Progress::default();
+                let state = run.run_until_done_with(Duration::from_secs_f64(poll), |run, _| {
+                    if let Ok(c) = run.counts() {
+                        progress.show(&c);
+                    }
+                })?;
+                progress.done();
+                state
+            } else {
+                run.run_until_done(Duration::from_secs_f64(poll), |_| {})?
+            };
             let view = run.view()?;
             print_counts(&view);
             Ok(if state == RunState::Completed {
@@ -99,6 +111,39 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 LogStream::Stdout
             };
             logs(&mut Run::open(&run)?, &task, stream, follow, attempt)
+        }
+    }
+}
+
+/// A one-line progress display, redrawn at most every 100 ms.
+#[derive(Default)]
+struct Progress {
+    last: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn show(&mut self, counts: &std::collections::BTreeMap<String, u64>) {
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let n = |k: &str| counts.get(k).copied().unwrap_or(0);
+        let total: u64 = counts.values().sum();
+        let done = n("COMPLETED") + n("FAILED") + n("CANCELLED") + n("SKIPPED");
+        eprint!(
+            "\r{done}/{total} done ({} failed), {} running, {} waiting   ",
+            n("FAILED"),
+            n("RUNNING"),
+            n("PENDING") + n("READY")
+        );
+    }
+
+    fn done(&self) {
+        if self.last.is_some() {
+            eprintln!();
         }
     }
 }
