@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{
-    classify, log, quote_all, quote_path, CmdOutput, RetryPolicy, Transport, TransportError,
+    classify, log, quote, quote_all, quote_path, CmdOutput, RetryPolicy, Transport, TransportError,
 };
 use crate::model::cluster::ClusterProfile;
 
@@ -89,10 +89,31 @@ impl SshTransport {
     /// The command a user runs once to open a master this transport will
     /// attach to (for clusters that need 2FA).
     pub fn master_command(&self) -> String {
-        let mut words = vec!["ssh".to_string(), "-M".into(), "-N".into(), "-f".into()];
-        words.extend(self.args.iter().filter(|a| *a != "BatchMode=yes").cloned());
-        words.push(self.destination.clone());
-        quote_all(&words).replace(" -o -o ", " -o ")
+        let mut words = vec!["ssh", "-M", "-N", "-f"];
+        let mut args = self.args.iter().map(String::as_str).peekable();
+        while let Some(a) = args.next() {
+            if a == "-o" && args.peek() == Some(&"BatchMode=yes") {
+                args.next();
+                continue;
+            }
+            words.push(a);
+        }
+        words.push(&self.destination);
+        // Readable: quote only the words that need it.
+        words
+            .iter()
+            .map(|w| {
+                let plain = w
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+                if plain {
+                    w.to_string()
+                } else {
+                    quote(w)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The control socket template.

@@ -370,3 +370,92 @@ fn a_step_waits_while_another_process_holds_the_run() {
     assert!(step.wait().unwrap().success());
     assert_eq!(task_status(&status(&run), "t")["attempts"], 1);
 }
+
+#[test]
+fn cluster_profiles_are_added_listed_shown_and_validated() {
+    let cfg = tempfile::tempdir().unwrap();
+    let ws = Workspace::new("[[tasks]]\nid = \"a\"\ncommand = \"true\"\n");
+    let ms = |args: &[&str]| -> crate::support::Out {
+        std::process::Command::new(crate::support::BIN)
+            .args(args)
+            .current_dir(ws.path())
+            .env("XDG_CONFIG_HOME", cfg.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let add = [
+        "cluster",
+        "add",
+        "hpc",
+        "--host",
+        "login.example.org",
+        "--user",
+        "alice",
+        "--project-root",
+        "~/ms",
+        "--scratch-root",
+        "/scratch/alice",
+        "--partition",
+        "compute",
+        "--setup",
+        "module load psi4",
+    ];
+    let out = ms(&add);
+    assert_eq!(out.code, 0, "{out:?}");
+    let file = cfg.path().join("matterstack/clusters.toml");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let list = ms(&["cluster", "list"]);
+    assert!(
+        list.stdout.contains("hpc") && list.stdout.contains("alice@login.example.org"),
+        "{}",
+        list.stdout
+    );
+    let show = ms(&["cluster", "show", "hpc"]);
+    assert!(show.stdout.contains("module load psi4"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains("ssh -M -N -f"),
+        "the 2FA master command: {}",
+        show.stdout
+    );
+    // Adding the same name again needs --replace.
+    let again = ms(&add);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("--replace"), "{}", again.stderr);
+    let mut replace = add.to_vec();
+    replace.push("--replace");
+    assert_eq!(ms(&replace).code, 0);
+    // Bad values are refused naming the field; the file is unchanged.
+    let before = std::fs::read_to_string(&file).unwrap();
+    let bad = ms(&[
+        "cluster",
+        "add",
+        "x",
+        "--host=-oProxyCommand=evil",
+        "--project-root",
+        "rel",
+        "--scratch-root",
+        "/s",
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("host") && bad.stderr.contains("project_root"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    let unknown = ms(&["cluster", "show", "nope"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains("unknown cluster \"nope\"; known: hpc"),
+        "{}",
+        unknown.stderr
+    );
+}
