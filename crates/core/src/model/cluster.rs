@@ -91,6 +91,9 @@ pub struct ClusterProfile {
     /// `account`, `gres`, `constraint`, `comment` — whichever it declares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_template: Option<String>,
+    /// `pro` (PBS Professional / OpenPBS, default) or `torque`, for `pbs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbs_flavor: Option<String>,
     /// Extra `-o Key=Value` options for ssh.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_options: Vec<String>,
@@ -184,6 +187,11 @@ impl ClusterProfile {
                     root,
                     "must be an absolute path (or start with ~/) without \"..\"",
                 ));
+            }
+        }
+        if let Some(f) = &self.pbs_flavor {
+            if f != "pro" && f != "torque" {
+                p.push(c("pbs_flavor", f, "must be \"pro\" or \"torque\""));
             }
         }
         for opt in &self.ssh_options {

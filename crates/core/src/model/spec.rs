@@ -14,11 +14,11 @@ use super::{dag, ids, resources};
 use crate::Error;
 
 /// Operators this build can run tasks on.
-pub const OPERATORS: &[&str] = &["local", "slurm", "ssh"];
+pub const OPERATORS: &[&str] = &["local", "slurm", "pbs", "ssh"];
 /// Operators that need a `cluster`.
-pub const CLUSTER_OPERATORS: &[&str] = &["slurm", "ssh"];
+pub const CLUSTER_OPERATORS: &[&str] = &["slurm", "pbs", "ssh"];
 /// Operators that are part of the design but not in this build yet.
-pub const PLANNED_OPERATORS: &[&str] = &["pbs", "manual", "human"];
+pub const PLANNED_OPERATORS: &[&str] = &["manual", "human"];
 
 /// A parsed and validated `matterstack.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -490,7 +490,7 @@ mod tests {
             [[tasks]]
             id = "d"
             command = "x"
-            operator = "pbs"
+            operator = "human"
             depends_on = ["e"]
             "#,
         )
@@ -505,7 +505,7 @@ mod tests {
             "\"../secret\" leaves the workspace",
             "\"/etc/passwd\" is an absolute path",
             "\"1BAD\" is invalid",
-            "operator \"pbs\" is not available in this build yet",
+            "operator \"human\" is not available in this build yet",
             "depends_on \"e\" is not a task",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");

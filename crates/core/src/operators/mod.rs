@@ -169,7 +169,7 @@ impl Operators {
         }
         let op: Rc<dyn Operator> = match key.split_once('@') {
             None if key == "local" => Rc::new(local::LocalOperator),
-            Some((kind @ ("slurm" | "ssh"), cluster)) => {
+            Some((kind @ ("slurm" | "ssh" | "pbs"), cluster)) => {
                 let profile = self.clusters.get(cluster).ok_or_else(|| {
                     Error::Input(format!(
                         "cluster \"{cluster}\" is not known to this run; add it with `matterstack cluster add`"
@@ -181,7 +181,14 @@ impl Operators {
                     profile.clone(),
                     self.job_templates.get(cluster).cloned(),
                 );
-                Rc::new(if kind == "ssh" { op.direct() } else { op })
+                Rc::new(match kind {
+                    "ssh" => op.direct(),
+                    "pbs" => op.pbs(match profile.pbs_flavor.as_deref() {
+                        Some("torque") => matterstack_schedulers::pbs::PbsFlavor::Torque,
+                        _ => matterstack_schedulers::pbs::PbsFlavor::Pro,
+                    }),
+                    _ => op,
+                })
             }
             _ => {
                 return Err(Error::Input(format!(

@@ -22,14 +22,19 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
+use matterstack_schedulers::pbs::{
+    decide as pbs_decide, parse_qstat_json, parse_qstat_text, parse_qsub, qstat_json_command,
+    qstat_text_command, PbsFlavor,
+};
 use matterstack_schedulers::phase::combine;
 use matterstack_schedulers::politeness::TokenBucket;
+use matterstack_schedulers::script::render_pbs_script;
 use matterstack_schedulers::script::{render_slurm_script, JobSpec};
 use matterstack_schedulers::slurm::{
     classify_sbatch_error, is_invalid_job_id_error, parse_sbatch_parsable, parse_squeue_lenient,
     squeue_command, SqueueRow,
 };
-use matterstack_schedulers::{job_name, token_from_job_name, FailureKind, Phase};
+use matterstack_schedulers::{job_name, token_from_job_name, ExitMarker, FailureKind, Phase};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -97,6 +102,8 @@ pub struct SlurmOperator {
     /// The `ssh` operator: the same remote layout and job script, run
     /// directly (detached, in its own session) instead of through SLURM.
     direct: bool,
+    /// The `pbs` operator: the same layout through qsub/qstat/qdel.
+    pbs: Option<PbsFlavor>,
 }
 
 /// The token bucket on scheduler commands (`limits.commands_per_second`,
@@ -146,7 +153,20 @@ impl SlurmOperator {
             limiter: RefCell::new(limiter),
             job_template,
             direct: false,
+            pbs: None,
         }
+    }
+
+    /// The `pbs` operator: PBS Pro (or Torque) instead of SLURM.
+    pub fn pbs(mut self, flavor: PbsFlavor) -> SlurmOperator {
+        self.pbs = Some(flavor);
+        self
+    }
+
+    /// Uses another transport (tests script one).
+    pub fn with_transport(mut self, transport: Box<dyn Transport>) -> SlurmOperator {
+        self.transport = transport;
+        self
     }
 
     /// The `ssh` operator: jobs run directly on the host, no scheduler.
@@ -306,6 +326,10 @@ impl SlurmOperator {
             ..JobSpec::default()
         };
         match &self.job_template {
+            None if self.pbs.is_some() => {
+                render_pbs_script(&spec, self.pbs.unwrap_or(PbsFlavor::Pro))
+                    .map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id)))
+            }
             None => render_slurm_script(&spec)
                 .map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id))),
             Some(t) => self.render_site_script(t, task, &spec, a),
@@ -530,10 +554,10 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 
 impl Operator for SlurmOperator {
     fn name(&self) -> &'static str {
-        if self.direct {
-            "ssh"
-        } else {
-            "slurm"
+        match (self.direct, self.pbs) {
+            (true, _) => "ssh",
+            (_, Some(_)) => "pbs",
+            _ => "slurm",
         }
     }
 
@@ -569,6 +593,8 @@ impl Operator for SlurmOperator {
                     out = quote(&format!("{p}/stdout")),
                     err = quote(&format!("{p}/stderr")),
                 )
+            } else if self.pbs.is_some() {
+                "qsub job.sh".to_string()
             } else {
                 "sbatch --parsable job.sh".to_string()
             },
@@ -578,7 +604,34 @@ impl Operator for SlurmOperator {
             info = quote(&format!("{p}/job_info.json")),
             script = script.trim_end_matches('\n'),
         );
-        let out = self.scheduler(if self.direct { "start" } else { "sbatch" }, &submit)?;
+        let label = match (self.direct, self.pbs) {
+            (true, _) => "start",
+            (_, Some(_)) => "qsub",
+            _ => "sbatch",
+        };
+        let out = self.scheduler(label, &submit)?;
+        if self.pbs.is_some() {
+            if out.ok() {
+                let id = parse_qsub(&out.stdout).map_err(|e| {
+                    Error::Scheduler(format!("qsub answered something unexpected: {e}"))
+                })?;
+                return Ok(Launched {
+                    external_id: id,
+                    child: None,
+                });
+            }
+            let _ = self.transport.exec(
+                "cleanup",
+                &format!("rm -rf {} {}", quote(&p), quote(&s)),
+                None,
+            );
+            return Err(Error::Scheduler(format!(
+                "PBS refused task \"{}\" on cluster \"{}\": {}",
+                a.task_id,
+                self.cluster,
+                out.stderr.trim()
+            )));
+        }
         if self.direct {
             let pid = out.stdout.trim();
             if out.ok() && !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()) {
@@ -655,6 +708,14 @@ impl Operator for SlurmOperator {
             self.mark(&[(p, "CANCELLED", None)]);
             return Ok(());
         }
+        if self.pbs.is_some() {
+            if let Some(id) = a.external_id {
+                self.scheduler("qdel", &format!("qdel {}", quote(id)))?;
+            }
+            let (p, _) = self.dirs(a.task_id, a.n)?;
+            self.mark(&[(p, "CANCELLED", None)]);
+            return Ok(());
+        }
         let target = match a.external_id {
             Some(id) => quote(id),
             None => format!(
@@ -677,6 +738,9 @@ impl SlurmOperator {
         }
         if self.direct {
             return self.poll_direct(attempts, &dirs);
+        }
+        if let Some(flavor) = self.pbs {
+            return self.poll_pbs(attempts, &dirs, flavor);
         }
         let ids: Vec<String> = attempts
             .iter()
@@ -833,6 +897,114 @@ fn move_contents(from: &Path, to: &Path) -> Result<()> {
 }
 
 impl SlurmOperator {
+    /// Polls PBS jobs: one `qstat -f` (JSON on PBS Pro, text on Torque) for
+    /// every job plus every marker, in one remote command. The marker wins.
+    fn poll_pbs(
+        &self,
+        attempts: &[AttemptRef<'_>],
+        dirs: &[String],
+        flavor: PbsFlavor,
+    ) -> Result<Vec<Observation>> {
+        let ids: Vec<String> = attempts
+            .iter()
+            .filter_map(|a| a.external_id.map(str::to_string))
+            .collect();
+        let qstat = match flavor {
+            PbsFlavor::Pro => qstat_json_command(&ids),
+            PbsFlavor::Torque => qstat_text_command(&ids),
+        };
+        let script = format!(
+            "{} 2>/dev/null; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
+            quote_all(&qstat),
+            quote_all(dirs)
+        );
+        self.limiter.borrow_mut().take();
+        let out = self.transport.exec("qstat", &script, None)?;
+        let (queue, rest) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
+        let markers = rest.trim_start().split_once('\n').map_or("", |(_, m)| m);
+        let jobs = match flavor {
+            PbsFlavor::Pro => parse_qstat_json(queue).map(|p| p.rows).unwrap_or_default(),
+            PbsFlavor::Torque => parse_qstat_text(queue).rows,
+        };
+        let marker_lines: Vec<&str> = markers.lines().collect();
+        let mut seen = Vec::new();
+        for (i, a) in attempts.iter().enumerate() {
+            let (exit, started) = marker_lines
+                .get(i)
+                .and_then(|l| l.split_once('|'))
+                .unwrap_or(("", ""));
+            let marker = exit.trim().parse::<i32>().ok().map(ExitMarker::new);
+            let started_at = started.trim().parse::<i64>().ok().map(|s| s * 1000);
+            let job = jobs.iter().find(|j| {
+                a.external_id.is_some_and(|id| {
+                    j.job_id == id || j.job_id.split('.').next() == id.split('.').next()
+                }) || j.name.as_deref().and_then(token_from_job_name) == Some(a.token)
+            });
+            let phase = pbs_decide(marker, job, flavor);
+            let external_id = job
+                .map(|j| j.job_id.clone())
+                .or(a.external_id.map(str::to_string));
+            seen.push((phase, started_at, external_id));
+        }
+        let finished: Vec<&AttemptRef<'_>> = attempts
+            .iter()
+            .zip(&seen)
+            .filter(|(_, (p, ..))| p.is_terminal())
+            .map(|(a, _)| a)
+            .collect();
+        let fetch_error = match self.fetch_many(&finished) {
+            Err(e) if e.is_transient() => Some(e.to_string()),
+            _ => None,
+        };
+        Ok(attempts
+            .iter()
+            .zip(seen)
+            .map(|(a, (phase, started_at, external_id))| match phase {
+                Phase::Queued { .. } | Phase::Running => Observation::Running {
+                    external_id,
+                    started_at,
+                },
+                Phase::Vanished if a.external_id.is_none() => Observation::NotStarted,
+                Phase::Vanished => Observation::Lost {
+                    reason: format!(
+                        "job {} vanished from PBS without writing an exit code",
+                        a.external_id.unwrap_or("?")
+                    ),
+                },
+                _ if fetch_error.is_some() => Observation::Unknown {
+                    reason: fetch_error.clone().unwrap_or_default(),
+                },
+                Phase::Finished { .. } => Observation::Exited {
+                    code: 0,
+                    started_at,
+                    ended_at: Some(now_ms()),
+                },
+                Phase::Failed {
+                    kind: FailureKind::Failed,
+                    exit_code: Some(code),
+                    ..
+                } => Observation::Exited {
+                    code,
+                    started_at,
+                    ended_at: Some(now_ms()),
+                },
+                Phase::Failed {
+                    kind,
+                    exit_code,
+                    reason,
+                } => Observation::Ended {
+                    code: exit_code,
+                    reason: format!(
+                        "{}: {}",
+                        failure_label(kind),
+                        reason.unwrap_or_else(|| "reported by PBS".into())
+                    ),
+                    ended_at: Some(now_ms()),
+                },
+            })
+            .collect())
+    }
+
     /// Polls directly started jobs: exit and start markers, and whether the
     /// process that claimed each attempt is alive — one remote command.
     fn poll_direct(
@@ -902,5 +1074,173 @@ fn failure_label(kind: FailureKind) -> &'static str {
         FailureKind::Deadline => "DEADLINE",
         FailureKind::Cancelled => "CANCELLED",
         FailureKind::Failed => "FAILED",
+    }
+}
+
+#[cfg(test)]
+mod pbs_tests {
+    //! The PBS mode has no server to talk to here (no PBS runs on this
+    //! machine): a scripted transport answers with output hand-made from the
+    //! PBS Pro documentation (`crates/schedulers/tests/data/`, see its README).
+
+    use std::collections::VecDeque;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::transport::CmdOutput;
+
+    const QSTAT: &str =
+        include_str!("../../../schedulers/tests/data/pbspro_qstat_f_F_json_handmade.json");
+
+    #[derive(Default)]
+    struct Scripted {
+        answers: Mutex<VecDeque<(String, String)>>,
+        seen: Mutex<Vec<(String, String)>>,
+    }
+
+    impl Transport for Scripted {
+        fn describe(&self) -> String {
+            "pbs-login".into()
+        }
+        fn exec(
+            &self,
+            label: &str,
+            script: &str,
+            _stdin: Option<&[u8]>,
+        ) -> Result<CmdOutput, TransportError> {
+            self.seen
+                .lock()
+                .unwrap()
+                .push((label.into(), script.into()));
+            let mut answers = self.answers.lock().unwrap();
+            let stdout = match answers.front() {
+                Some((l, _)) if l == label => {
+                    answers.pop_front().map(|(_, s)| s).unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            Ok(CmdOutput {
+                status: 0,
+                stdout,
+                stderr: String::new(),
+            })
+        }
+        fn upload_dir(&self, _: &Path, _: &str) -> Result<(), TransportError> {
+            Ok(())
+        }
+        fn download(&self, _: &str, _: &[String], _: &Path) -> Result<(), TransportError> {
+            Ok(())
+        }
+    }
+
+    struct Shared(std::sync::Arc<Scripted>);
+    impl Transport for Shared {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn exec(&self, l: &str, s: &str, i: Option<&[u8]>) -> Result<CmdOutput, TransportError> {
+            self.0.exec(l, s, i)
+        }
+        fn upload_dir(&self, f: &Path, t: &str) -> Result<(), TransportError> {
+            self.0.upload_dir(f, t)
+        }
+        fn download(&self, f: &str, x: &[String], t: &Path) -> Result<(), TransportError> {
+            self.0.download(f, x, t)
+        }
+    }
+
+    fn operator(answers: &[(&str, &str)]) -> (SlurmOperator, std::sync::Arc<Scripted>) {
+        let profile: ClusterProfile = toml::from_str(
+            "host = \"login\"\nscheduler = \"pbs\"\npartition = \"workq\"\nproject_root = \"/p\"\nscratch_root = \"/s\"\n",
+        )
+        .unwrap();
+        let t = std::sync::Arc::new(Scripted::default());
+        t.answers
+            .lock()
+            .unwrap()
+            .extend(answers.iter().map(|(l, s)| (l.to_string(), s.to_string())));
+        let op = SlurmOperator::new("run1", "pbs1", profile, None)
+            .pbs(PbsFlavor::Pro)
+            .with_transport(Box::new(Shared(t.clone())));
+        (op, t)
+    }
+
+    fn task() -> TaskSpec {
+        toml::from_str("id = \"opt\"\ncommand = \"crystalOMP < input.d12\"\ncores = 4\nmemory = \"4GB\"\nwalltime = \"02:00:00\"\noperator = \"pbs\"\ncluster = \"pbs1\"").unwrap()
+    }
+
+    #[test]
+    fn submits_with_qsub_and_a_pbs_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let (op, seen) = operator(&[("resolve-roots", "/p\n/s\n"), ("qsub", "4101.pbs01\n")]);
+        let t = task();
+        let a = AttemptRef {
+            run_dir: dir.path(),
+            task_id: "opt",
+            n: 1,
+            token: "a1b2",
+            external_id: None,
+            outputs: &[],
+        };
+        let launched = op.launch(&a, &t).unwrap();
+        assert_eq!(launched.external_id, "4101.pbs01");
+        let calls = seen.seen.lock().unwrap();
+        let (_, submit) = calls.iter().find(|(l, _)| l == "qsub").unwrap();
+        assert!(submit.contains("#PBS -N ms.opt.a1b2"), "{submit}");
+        assert!(submit.contains("walltime=02:00:00"), "{submit}");
+        assert!(submit.contains("qsub job.sh"), "{submit}");
+        assert!(!submit.contains("#SBATCH"));
+    }
+
+    fn poll_one(external: Option<&str>, token: &str, markers: &str) -> Observation {
+        let dir = tempfile::tempdir().unwrap();
+        let answer = format!("{QSTAT}\n{SEP} 0\n{markers}\n");
+        let (op, _) = operator(&[("resolve-roots", "/p\n/s\n"), ("qstat", &answer)]);
+        let a = AttemptRef {
+            run_dir: dir.path(),
+            task_id: "opt",
+            n: 1,
+            token,
+            external_id: external,
+            outputs: &[],
+        };
+        op.poll(std::slice::from_ref(&a)).remove(0)
+    }
+
+    #[test]
+    fn maps_qstat_states_and_lets_the_marker_win() {
+        assert!(matches!(
+            poll_one(Some("4101.pbs01"), "a1b2", "|"),
+            Observation::Running { .. }
+        ));
+        assert!(
+            matches!(
+                poll_one(Some("4102.pbs01"), "c3d4", "|"),
+                Observation::Running { .. }
+            ),
+            "queued"
+        );
+        // Finished per qstat with Exit_status 0.
+        assert!(matches!(
+            poll_one(Some("4104.pbs01"), "g7h8", "|"),
+            Observation::Exited { code: 0, .. }
+        ));
+        // Walltime exceeded (-29 on PBS Pro) is kept as the reason.
+        match poll_one(Some("4105.pbs01"), "i9j0", "|") {
+            Observation::Ended { reason, .. } => assert!(reason.starts_with("TIMEOUT"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        // The job's own marker wins over qstat.
+        assert!(matches!(
+            poll_one(Some("4101.pbs01"), "a1b2", "3|1768035600"),
+            Observation::Exited { code: 3, .. }
+        ));
+        // Found by the token in its name when the store never heard the job id.
+        assert!(
+            matches!(poll_one(None, "a1b2", "|"), Observation::Running { external_id: Some(ref id), .. } if id == "4101.pbs01")
+        );
+        // Unknown to qstat and no marker: never started.
+        assert_eq!(poll_one(None, "zzzz", "|"), Observation::NotStarted);
     }
 }

@@ -123,6 +123,7 @@ fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
         limits,
         ssh_options: a.ssh_options,
         job_template: a.job_template,
+        pbs_flavor: None,
     })
 }
 

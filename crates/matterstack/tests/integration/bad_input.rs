@@ -92,7 +92,7 @@ fn an_unknown_operator_is_named() {
     refused(
         "[[tasks]]\nid=\"a\"\ncommand=\"x\"\noperator=\"kubernetes\"\n",
         |_| {},
-        &["task \"a\": unknown operator \"kubernetes\"; use one of: local, slurm, ssh"],
+        &["task \"a\": unknown operator \"kubernetes\"; use one of: local, slurm, pbs, ssh"],
     );
 }
 
