@@ -5,6 +5,7 @@ pub mod clusters;
 mod control;
 mod init;
 mod logs;
+pub mod mbe;
 mod status;
 pub mod sync;
 pub mod templates;

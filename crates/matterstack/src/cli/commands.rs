@@ -93,6 +93,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
         }
         Cmd::Cluster(c) => super::cluster::dispatch(c),
         Cmd::Template(c) => super::template::dispatch(c),
+        Cmd::Mbe(c) => super::mbe::dispatch(c),
         Cmd::Sync {
             cluster,
             into,

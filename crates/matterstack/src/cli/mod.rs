@@ -6,6 +6,7 @@
 
 mod cluster;
 mod commands;
+mod mbe;
 mod style;
 mod template;
 
@@ -107,6 +108,9 @@ enum Cmd {
     /// Typed input templates: list, show, render.
     #[command(subcommand)]
     Template(template::TemplateCmd),
+    /// Many-body expansions: plan components, run them (cached, resumable), assemble.
+    #[command(subcommand)]
+    Mbe(mbe::MbeCmd),
     /// Rebuild the record of jobs from the job_info.json files on a cluster.
     #[command(
         after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"

@@ -5,6 +5,7 @@
 mod bad_input;
 mod cli;
 mod crash;
+mod mbe;
 mod slurm;
 mod support;
 mod templates;
