@@ -820,58 +820,24 @@ impl SlurmOperator {
         for ((i, a), (marker_exit, started_at, external_id, phase)) in
             attempts.iter().enumerate().zip(seen)
         {
-            let obs = match phase {
-                Phase::Queued { .. } | Phase::Running => Observation::Running {
-                    external_id,
-                    started_at,
-                },
-                Phase::Vanished if a.external_id.is_none() => Observation::NotStarted,
-                Phase::Vanished => Observation::Lost {
-                    reason: format!(
-                        "job {} vanished from SLURM without writing an exit code",
-                        a.external_id.unwrap_or("?")
-                    ),
-                },
-                _ if fetch_error.is_some() => Observation::Unknown {
-                    reason: fetch_error.clone().unwrap_or_default(),
-                },
-                Phase::Finished { .. } => Observation::Exited {
-                    code: 0,
-                    started_at,
-                    ended_at: Some(now_ms()),
-                },
+            if let (
+                None,
                 Phase::Failed {
-                    kind: FailureKind::Failed,
-                    exit_code: Some(code),
-                    ..
-                } => Observation::Exited {
-                    code,
-                    started_at,
-                    ended_at: Some(now_ms()),
+                    kind, exit_code, ..
                 },
-                Phase::Failed {
-                    kind,
-                    exit_code,
-                    reason,
-                } => {
-                    let label = failure_label(kind);
-                    if marker_exit.is_none() {
-                        job_info_updates.push((dirs[i].clone(), label, exit_code));
-                    }
-                    Observation::Ended {
-                        code: exit_code,
-                        reason: match reason {
-                            Some(r) if r != label => format!("{label}: {r}"),
-                            _ => format!(
-                                "{label}: reported by SLURM for job {}",
-                                external_id.unwrap_or_default()
-                            ),
-                        },
-                        ended_at: Some(now_ms()),
-                    }
-                }
-            };
-            observations.push(obs);
+            ) = (marker_exit, &phase)
+            {
+                // The job could not record its end itself: record it for it.
+                job_info_updates.push((dirs[i].clone(), failure_label(*kind), *exit_code));
+            }
+            observations.push(observation(
+                a,
+                phase,
+                started_at,
+                external_id,
+                fetch_error.as_deref(),
+                "SLURM",
+            ));
         }
         self.mark(&job_info_updates);
         Ok(observations)
@@ -959,48 +925,15 @@ impl SlurmOperator {
         Ok(attempts
             .iter()
             .zip(seen)
-            .map(|(a, (phase, started_at, external_id))| match phase {
-                Phase::Queued { .. } | Phase::Running => Observation::Running {
+            .map(|(a, (phase, started_at, external_id))| {
+                observation(
+                    a,
+                    phase,
+                    started_at,
                     external_id,
-                    started_at,
-                },
-                Phase::Vanished if a.external_id.is_none() => Observation::NotStarted,
-                Phase::Vanished => Observation::Lost {
-                    reason: format!(
-                        "job {} vanished from PBS without writing an exit code",
-                        a.external_id.unwrap_or("?")
-                    ),
-                },
-                _ if fetch_error.is_some() => Observation::Unknown {
-                    reason: fetch_error.clone().unwrap_or_default(),
-                },
-                Phase::Finished { .. } => Observation::Exited {
-                    code: 0,
-                    started_at,
-                    ended_at: Some(now_ms()),
-                },
-                Phase::Failed {
-                    kind: FailureKind::Failed,
-                    exit_code: Some(code),
-                    ..
-                } => Observation::Exited {
-                    code,
-                    started_at,
-                    ended_at: Some(now_ms()),
-                },
-                Phase::Failed {
-                    kind,
-                    exit_code,
-                    reason,
-                } => Observation::Ended {
-                    code: exit_code,
-                    reason: format!(
-                        "{}: {}",
-                        failure_label(kind),
-                        reason.unwrap_or_else(|| "reported by PBS".into())
-                    ),
-                    ended_at: Some(now_ms()),
-                },
+                    fetch_error.as_deref(),
+                    "PBS",
+                )
             })
             .collect())
     }
@@ -1061,6 +994,66 @@ impl SlurmOperator {
                 None => Observation::NotStarted,
             })
             .collect())
+    }
+}
+
+/// What a scheduler-backed attempt's [`Phase`] means to the engine (after
+/// its outputs were fetched, or not: `fetch_error`).
+fn observation(
+    a: &AttemptRef<'_>,
+    phase: Phase,
+    started_at: Option<i64>,
+    external_id: Option<String>,
+    fetch_error: Option<&str>,
+    scheduler: &str,
+) -> Observation {
+    match phase {
+        Phase::Queued { .. } | Phase::Running => Observation::Running {
+            external_id,
+            started_at,
+        },
+        Phase::Vanished if a.external_id.is_none() => Observation::NotStarted,
+        Phase::Vanished => Observation::Lost {
+            reason: format!(
+                "job {} vanished from {scheduler} without writing an exit code",
+                a.external_id.unwrap_or("?")
+            ),
+        },
+        _ if fetch_error.is_some() => Observation::Unknown {
+            reason: fetch_error.unwrap_or_default().to_string(),
+        },
+        Phase::Finished { .. } => Observation::Exited {
+            code: 0,
+            started_at,
+            ended_at: Some(now_ms()),
+        },
+        Phase::Failed {
+            kind: FailureKind::Failed,
+            exit_code: Some(code),
+            ..
+        } => Observation::Exited {
+            code,
+            started_at,
+            ended_at: Some(now_ms()),
+        },
+        Phase::Failed {
+            kind,
+            exit_code,
+            reason,
+        } => {
+            let label = failure_label(kind);
+            Observation::Ended {
+                code: exit_code,
+                reason: match reason {
+                    Some(r) if r != label => format!("{label}: {r}"),
+                    _ => format!(
+                        "{label}: reported by {scheduler} for job {}",
+                        external_id.unwrap_or_default()
+                    ),
+                },
+                ended_at: Some(now_ms()),
+            }
+        }
     }
 }
 
