@@ -3,6 +3,7 @@
 
 pub mod clusters;
 mod control;
+mod explain;
 mod init;
 mod logs;
 pub mod mbe;
@@ -11,6 +12,7 @@ pub mod sync;
 pub mod templates;
 
 pub use control::CancelOutcome;
+pub use explain::Explanation;
 pub use init::{init, InitOptions};
 pub use logs::{LogStream, LogTarget};
 pub use status::{RunView, TaskView};

@@ -91,6 +91,30 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             println!("{task} will run again at the next step");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Explain { run, task, json } => {
+            let e = Run::open(&run)?.explain(&task)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!("{} is {}", e.task, style::status(&e.status));
+                for r in &e.reasons {
+                    println!("  - {r}");
+                }
+                for (n, status, ext, reason) in &e.attempts {
+                    println!(
+                        "  attempt {n}: {status}{}{}",
+                        ext.as_deref()
+                            .map(|x| format!(" (id {x})"))
+                            .unwrap_or_default(),
+                        reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Cluster(c) => super::cluster::dispatch(c),
         Cmd::Template(c) => super::template::dispatch(c),
         Cmd::Mbe(c) => super::mbe::dispatch(c),

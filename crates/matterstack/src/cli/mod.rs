@@ -83,6 +83,17 @@ enum Cmd {
         /// The task.
         task: String,
     },
+    /// Explain why a task is in its state: what it waits on, limits, last error.
+    #[command(after_help = "Example:\n  matterstack explain examples/demo/runs/demo-1 report")]
+    Explain {
+        /// The run directory.
+        run: PathBuf,
+        /// The task.
+        task: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a task's output.
     #[command(
         after_help = "Example:\n  matterstack logs examples/demo/runs/demo-1 relax --stderr --follow"

@@ -321,7 +321,9 @@ fn state_files_are_private() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["init", "step", "run", "status", "cancel", "retry", "logs"] {
+    for cmd in [
+        "init", "step", "run", "status", "cancel", "retry", "logs", "explain", "sync",
+    ] {
         let out = crate::support::ms_in(std::path::Path::new("."), &[cmd, "--help"]);
         assert_eq!(out.code, 0, "{cmd}");
         assert!(
@@ -457,5 +459,37 @@ fn cluster_profiles_are_added_listed_shown_and_validated() {
             .contains("unknown cluster \"nope\"; known: hpc"),
         "{}",
         unknown.stderr
+    );
+}
+
+#[test]
+fn explain_says_what_a_task_waits_on_and_what_went_wrong() {
+    let ws = Workspace::new(
+        "[run]\ncores = 1\n[[tasks]]\nid = \"first\"\ncommand = \"exit 4\"\n[[tasks]]\nid = \"second\"\ncommand = \"true\"\ndepends_on = [\"first\"]\n[[tasks]]\nid = \"other\"\ncommand = \"true\"\ncores = 1\n",
+    );
+    let run = ws.init("r");
+    let out = ws.ms(&["explain", s(&run), "second"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("waiting on \"first\", which is READY"),
+        "{}",
+        out.stdout
+    );
+    let out = ws.ms(&["explain", s(&run), "other"]);
+    assert!(out.stdout.contains("needs 1 core(s)"), "{}", out.stdout);
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+    let e = ws.ms(&["explain", s(&run), "first", "--json"]).json();
+    assert_eq!(e["status"], "FAILED");
+    assert!(
+        e["reasons"][0].as_str().unwrap().contains("exit code 4"),
+        "{e}"
+    );
+    assert_eq!(e["attempts"].as_array().unwrap().len(), 1);
+    let out = ws.ms(&["explain", s(&run), "secnd"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("did you mean \"second\""),
+        "{}",
+        out.stderr
     );
 }

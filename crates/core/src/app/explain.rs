@@ -1,0 +1,78 @@
+//! `explain`: why a task is in its state — what it waits on, which limit
+//! holds it, what went wrong last.
+
+use serde::Serialize;
+
+use super::{control::known_task, Run};
+use crate::model::TaskStatus;
+use crate::Result;
+
+/// The answer to "why is this task not running (or done)?".
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Task id.
+    pub task: String,
+    /// Its status.
+    pub status: String,
+    /// One line per reason, most important first.
+    pub reasons: Vec<String>,
+    /// Attempts so far, oldest first: (number, status, external id, reason).
+    pub attempts: Vec<(u32, String, Option<String>, Option<String>)>,
+}
+
+impl Run {
+    /// Explains the state of `task`.
+    ///
+    /// Fails with a user error if the task does not exist.
+    pub fn explain(&mut self, task: &str) -> Result<Explanation> {
+        self.store().read(|tx| {
+            let t = known_task(tx, task)?;
+            let mut reasons = Vec::new();
+            match t.status {
+                TaskStatus::Pending => {
+                    for dep in &t.spec.depends_on {
+                        if let Some(d) = tx.task(dep)? {
+                            let satisfied = d.status == TaskStatus::Completed
+                                || (d.status == TaskStatus::Failed && d.spec.allow_failure);
+                            if !satisfied {
+                                reasons.push(format!("waiting on \"{dep}\", which is {}", d.status));
+                            }
+                        }
+                    }
+                }
+                TaskStatus::Ready => {
+                    let key = t.spec.operator_key();
+                    if key == "local" {
+                        let budget = tx.run()?.core_budget;
+                        let used = tx.cores_in_use("local")?;
+                        reasons.push(format!(
+                            "ready; needs {} core(s), {used} of the run's {budget} are in use — it starts when cores free up",
+                            t.spec.cores
+                        ));
+                    } else {
+                        reasons.push(format!(
+                            "ready; {} job(s) of {key} are live — it is submitted at the next step unless the cluster's max_jobs is reached",
+                            tx.active_count(&key)?
+                        ));
+                    }
+                }
+                TaskStatus::Running => reasons.push(format!("running on {}", t.spec.operator_key())),
+                _ => {}
+            }
+            if let Some(r) = &t.reason {
+                reasons.push(format!("last recorded reason: {r}"));
+            }
+            let attempts = tx
+                .attempts_of(task)?
+                .into_iter()
+                .map(|a| (a.n, a.status.to_string(), a.external_id, a.reason))
+                .collect();
+            Ok(Explanation {
+                task: t.id,
+                status: t.status.to_string(),
+                reasons,
+                attempts,
+            })
+        })
+    }
+}
