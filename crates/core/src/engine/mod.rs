@@ -193,14 +193,7 @@ fn reconcile(
             Err(e) => {
                 for a in rows {
                     let reason = format!("{e}");
-                    finish(
-                        tx,
-                        a.id,
-                        &a.task_id,
-                        Outcome::Failed(None, reason),
-                        None,
-                        None,
-                    )?;
+                    fail(tx, a.id, &a.task_id, reason)?;
                 }
                 continue;
             }
@@ -275,14 +268,7 @@ fn reconcile(
                             "TIMEOUT: ran longer than its walltime {}",
                             resources::format_walltime(limit)
                         );
-                        finish(
-                            tx,
-                            a.id,
-                            &a.task_id,
-                            Outcome::Failed(None, reason),
-                            None,
-                            None,
-                        )?;
+                        fail(tx, a.id, &a.task_id, reason)?;
                         report.finished += 1;
                     }
                 }
@@ -325,14 +311,7 @@ fn reconcile(
                     report.finished += 1;
                 }
                 Observation::Lost { reason } => {
-                    finish(
-                        tx,
-                        a.id,
-                        &a.task_id,
-                        Outcome::Failed(None, reason),
-                        None,
-                        None,
-                    )?;
+                    fail(tx, a.id, &a.task_id, reason)?;
                     report.finished += 1;
                 }
             }
@@ -559,6 +538,18 @@ fn release_dependants(tx: &Tx<'_>, task_id: &str) -> Result<(), TxError> {
         tx.set_task(&id, TaskStatus::Pending.on(Event::DepsMet)?, None, None)?;
     }
     Ok(())
+}
+
+/// Fails an attempt that produced no exit code, with `reason`.
+fn fail(tx: &Tx<'_>, attempt_id: i64, task_id: &str, reason: String) -> Result<(), TxError> {
+    finish(
+        tx,
+        attempt_id,
+        task_id,
+        Outcome::Failed(None, reason),
+        None,
+        None,
+    )
 }
 
 /// Marks every PENDING task downstream of `task_id` SKIPPED, with `reason`.

@@ -40,6 +40,29 @@ pub enum TransportKind {
     Local,
 }
 
+impl std::str::FromStr for Scheduler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "slurm" => Ok(Scheduler::Slurm),
+            "pbs" => Ok(Scheduler::Pbs),
+            "none" => Ok(Scheduler::None),
+            other => Err(format!("scheduler {other:?}: use slurm, pbs or none")),
+        }
+    }
+}
+
+impl std::str::FromStr for TransportKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ssh" => Ok(TransportKind::Ssh),
+            "local" => Ok(TransportKind::Local),
+            other => Err(format!("transport {other:?}: use ssh or local")),
+        }
+    }
+}
+
 /// One cluster.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

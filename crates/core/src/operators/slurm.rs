@@ -487,6 +487,19 @@ impl SlurmOperator {
         Ok(())
     }
 
+    /// Fetches what the `finished` attempts left (see [`Self::fetch_many`]);
+    /// returns the transient failure that makes them unobservable this tick.
+    fn fetch_finished<'b, 'c: 'b>(
+        &self,
+        finished: impl Iterator<Item = &'b AttemptRef<'c>>,
+    ) -> Option<String> {
+        let finished: Vec<&AttemptRef<'_>> = finished.collect();
+        match self.fetch_many(&finished) {
+            Err(e) if e.is_transient() => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
     /// Records a status in `job_info.json` of several attempts at once.
     fn mark(&self, updates: &[(String, &str, Option<i32>)]) {
         if updates.is_empty() {
@@ -805,16 +818,13 @@ impl SlurmOperator {
             seen.push((marker_exit, started_at, external_id, phase));
         }
         // One transfer for everything that finished this tick.
-        let finished: Vec<&AttemptRef<'_>> = attempts
-            .iter()
-            .zip(&seen)
-            .filter(|(_, (_, _, _, p))| p.is_terminal())
-            .map(|(a, _)| a)
-            .collect();
-        let fetch_error = match self.fetch_many(&finished) {
-            Err(e) if e.is_transient() => Some(e.to_string()),
-            _ => None,
-        };
+        let fetch_error = self.fetch_finished(
+            attempts
+                .iter()
+                .zip(&seen)
+                .filter(|(_, (_, _, _, p))| p.is_terminal())
+                .map(|(a, _)| a),
+        );
         let mut observations = Vec::with_capacity(attempts.len());
         let mut job_info_updates = Vec::new();
         for ((i, a), (marker_exit, started_at, external_id, phase)) in
@@ -912,16 +922,13 @@ impl SlurmOperator {
                 .or(a.external_id.map(str::to_string));
             seen.push((phase, started_at, external_id));
         }
-        let finished: Vec<&AttemptRef<'_>> = attempts
-            .iter()
-            .zip(&seen)
-            .filter(|(_, (p, ..))| p.is_terminal())
-            .map(|(a, _)| a)
-            .collect();
-        let fetch_error = match self.fetch_many(&finished) {
-            Err(e) if e.is_transient() => Some(e.to_string()),
-            _ => None,
-        };
+        let fetch_error = self.fetch_finished(
+            attempts
+                .iter()
+                .zip(&seen)
+                .filter(|(_, (p, ..))| p.is_terminal())
+                .map(|(a, _)| a),
+        );
         Ok(attempts
             .iter()
             .zip(seen)
@@ -961,16 +968,13 @@ impl SlurmOperator {
             let alive = field(4) == "1";
             seen.push((exit, started_at, claimed, alive));
         }
-        let finished: Vec<&AttemptRef<'_>> = attempts
-            .iter()
-            .zip(&seen)
-            .filter(|(_, (exit, ..))| exit.is_some())
-            .map(|(a, _)| a)
-            .collect();
-        let fetch_error = match self.fetch_many(&finished) {
-            Err(e) if e.is_transient() => Some(e.to_string()),
-            _ => None,
-        };
+        let fetch_error = self.fetch_finished(
+            attempts
+                .iter()
+                .zip(&seen)
+                .filter(|(_, (exit, ..))| exit.is_some())
+                .map(|(a, _)| a),
+        );
         Ok(attempts
             .iter()
             .zip(seen)

@@ -82,23 +82,14 @@ pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
 }
 
 fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
-    let scheduler = match a.scheduler.as_str() {
-        "slurm" => Scheduler::Slurm,
-        "pbs" => Scheduler::Pbs,
-        "none" => Scheduler::None,
-        other => {
-            return Err(
-                Error::Input(format!("--scheduler {other:?}: use slurm, pbs or none")).into(),
-            )
-        }
-    };
-    let transport = match a.transport.as_str() {
-        "ssh" => TransportKind::Ssh,
-        "local" => TransportKind::Local,
-        other => {
-            return Err(Error::Input(format!("--transport {other:?}: use ssh or local")).into())
-        }
-    };
+    let scheduler: Scheduler = a
+        .scheduler
+        .parse()
+        .map_err(|m| Error::Input(format!("--{m}")))?;
+    let transport: TransportKind = a
+        .transport
+        .parse()
+        .map_err(|m| Error::Input(format!("--{m}")))?;
     let mut limits = Limits::default();
     if let Some(m) = a.max_jobs {
         limits.max_jobs = m;
