@@ -129,6 +129,39 @@ pub struct TaskSpec {
     /// in the remote job directory).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<String>,
+    /// A condition over upstream results (`tasks.opt.results.converged`);
+    /// when false the task is SKIPPED (not a failure). Checked at `init`
+    /// against the tasks and parser fields it names, evaluated when the task
+    /// becomes ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// When true, a dependency skipped by its `when` counts as satisfied and
+    /// this task still runs (default: it is skipped too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_skipped: bool,
+    /// Higher runs first among ready tasks (default 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// For `operator = "human"` and `"manual"`: what the person should do
+    /// (Markdown, written to `instructions.md` / the kit's README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// For `operator = "human"`: the JSON Schema the response's `data` must
+    /// satisfy (default: any object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+    /// Files that make a checkpoint of this task (`md.cpt`); `restart`
+    /// continues from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint: Vec<String>,
+    /// The command of an attempt that continues from the checkpoint
+    /// (default: the task's command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_command: Option<Command>,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 fn one() -> u32 {

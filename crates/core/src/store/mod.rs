@@ -63,7 +63,8 @@ pub struct TaskRow {
     pub exit_code: Option<i32>,
     /// Why it is in its state (failure reason, skip cause).
     pub reason: Option<String>,
-    /// The task's spec.
+    /// The task's effective spec: as declared, or with upstream values
+    /// resolved / a restart's overrides once recorded.
     pub spec: TaskSpec,
 }
 
@@ -111,6 +112,10 @@ pub struct AttemptRow {
     pub exit_code: Option<i32>,
     /// Failure reason.
     pub reason: Option<String>,
+    /// The attempt this one continues from (the task's previous one).
+    pub parent: Option<i64>,
+    /// `run` (first), `retry`, or `restart` (continues from a checkpoint).
+    pub kind: String,
 }
 
 impl Store {
@@ -139,45 +144,7 @@ impl Store {
                     spec_toml
                 ],
             )?;
-            let now = now_ms();
-            let mut ins = tx.prepare(
-                "INSERT INTO tasks (id, seq, spec, status, remaining_deps, cores, retries,
-                                    allow_failure, updated_at, operator)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (seq, t) in tasks.iter().enumerate() {
-                let status = if t.depends_on.is_empty() {
-                    TaskStatus::Ready
-                } else {
-                    TaskStatus::Pending
-                };
-                let spec = serde_json::to_string(t).map_err(|e| Error::Corrupt(e.to_string()))?;
-                ins.execute(params![
-                    t.id,
-                    seq as i64,
-                    spec,
-                    status.as_str(),
-                    t.depends_on.len() as i64,
-                    t.cores,
-                    t.retries,
-                    t.allow_failure,
-                    now,
-                    t.operator_key()
-                ])?;
-            }
-            let mut dep =
-                tx.prepare("INSERT OR IGNORE INTO deps (task_id, dep_id) VALUES (?1, ?2)")?;
-            for t in tasks {
-                for d in &t.depends_on {
-                    dep.execute(params![t.id, d])?;
-                }
-            }
-            // Duplicate depends_on entries count once.
-            tx.execute_batch(
-                "UPDATE tasks SET remaining_deps =
-                    (SELECT count(*) FROM deps WHERE deps.task_id = tasks.id)
-                 WHERE remaining_deps > 0",
-            )?;
+            tx.insert_tasks(tasks)?;
             Ok(())
         })?;
         Ok(store)
@@ -332,11 +299,132 @@ impl Tx<'_> {
         )? > 0)
     }
 
+    /// Adds tasks (validated by the caller; ids new to the run), after the
+    /// existing ones. A task whose dependencies are all satisfied already
+    /// (COMPLETED, or FAILED with `allow_failure`) starts READY.
+    pub fn insert_tasks(&self, tasks: &[TaskSpec]) -> R<()> {
+        let first: i64 =
+            self.query_row("SELECT coalesce(max(seq) + 1, 0) FROM tasks", [], |r| {
+                r.get(0)
+            })?;
+        let now = now_ms();
+        let mut ins = self.prepare(
+            "INSERT INTO tasks (id, seq, spec, status, remaining_deps, cores, retries,
+                                allow_failure, updated_at, operator, priority)
+             VALUES (?1, ?2, ?3, 'PENDING', 0, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for (i, t) in tasks.iter().enumerate() {
+            let spec = serde_json::to_string(t).map_err(|e| Error::Corrupt(e.to_string()))?;
+            ins.execute(params![
+                t.id,
+                first + i as i64,
+                spec,
+                t.cores,
+                t.retries,
+                t.allow_failure,
+                now,
+                t.operator_key(),
+                t.priority
+            ])?;
+        }
+        let mut dep =
+            self.prepare("INSERT OR IGNORE INTO deps (task_id, dep_id) VALUES (?1, ?2)")?;
+        for t in tasks {
+            for d in &t.depends_on {
+                dep.execute(params![t.id, d])?;
+            }
+        }
+        self.execute(
+            "UPDATE tasks SET remaining_deps = (
+                 SELECT count(*) FROM deps d JOIN tasks u ON u.id = d.dep_id
+                 WHERE d.task_id = tasks.id
+                   AND NOT (u.status = 'COMPLETED' OR (u.status = 'FAILED' AND u.allow_failure)
+                            OR (u.status = 'SKIPPED' AND u.skip_ok AND tasks.spec ->> '$.allow_skipped'))
+             ) WHERE seq >= ?1",
+            params![first],
+        )?;
+        self.execute(
+            "UPDATE tasks SET status = 'READY' WHERE seq >= ?1 AND remaining_deps = 0",
+            params![first],
+        )?;
+        Ok(())
+    }
+
+    /// The spec a task was declared with (before upstream values were
+    /// resolved or a restart changed it).
+    pub fn declared_spec(&self, id: &str) -> R<Option<TaskSpec>> {
+        let spec: Option<String> = self
+            .query_row("SELECT spec FROM tasks WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        spec.map(|s| {
+            serde_json::from_str(&s).map_err(|e| TxError::Other(Error::Corrupt(e.to_string())))
+        })
+        .transpose()
+    }
+
+    /// Records the effective spec of a task (upstream values resolved, or a
+    /// restart's overrides), or forgets it (`None`: back to the declared one).
+    pub fn set_resolved(&self, id: &str, spec: Option<&TaskSpec>) -> R<()> {
+        let json = spec
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.prepare_cached("UPDATE tasks SET resolved = ?2 WHERE id = ?1")?
+            .execute(params![id, json])?;
+        Ok(())
+    }
+
+    /// Marks a SKIPPED task as skipped by a condition (not a failure).
+    pub fn set_skip_ok(&self, id: &str, ok: bool) -> R<()> {
+        self.prepare_cached("UPDATE tasks SET skip_ok = ?2 WHERE id = ?1")?
+            .execute(params![id, ok])?;
+        Ok(())
+    }
+
+    /// Sets the kind (`restart`, …) of the task's next attempt.
+    pub fn set_next_kind(&self, id: &str, kind: Option<&str>) -> R<()> {
+        self.prepare_cached("UPDATE tasks SET next_kind = ?2 WHERE id = ?1")?
+            .execute(params![id, kind])?;
+        Ok(())
+    }
+
+    /// Why the run is paused, or `None` when it is not.
+    pub fn paused(&self) -> R<Option<String>> {
+        Ok(self.query_row("SELECT paused FROM run", [], |r| r.get(0))?)
+    }
+
+    /// Pauses the run with a reason, or resumes it (`None`).
+    pub fn set_paused(&self, reason: Option<&str>) -> R<()> {
+        self.execute("UPDATE run SET paused = ?1", params![reason])?;
+        Ok(())
+    }
+
+    /// Records one planner round: what it was given (hash) and what it said.
+    pub fn insert_planner_round(&self, input_sha256: &str, output: &str, added: usize) -> R<i64> {
+        self.execute(
+            "INSERT INTO planner_rounds (at, input_sha256, output, added) VALUES (?1, ?2, ?3, ?4)",
+            params![now_ms(), input_sha256, output, added as i64],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    /// Planner rounds so far, oldest first: `(n, output)`.
+    pub fn planner_rounds(&self) -> R<Vec<(i64, String)>> {
+        let mut st = self.prepare("SELECT n, output FROM planner_rounds ORDER BY n")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// One task, or `None`.
     pub fn task(&self, id: &str) -> R<Option<TaskRow>> {
         let row = self
             .query_row(
-                "SELECT id, status, attempts, retries_used, exit_code, reason, spec
+                "SELECT id, status, attempts, retries_used, exit_code, reason,
+                        coalesce(resolved, spec)
                  FROM tasks WHERE id = ?1",
                 params![id],
                 |r| {
@@ -369,11 +457,12 @@ impl Tx<'_> {
         .transpose()
     }
 
-    /// READY tasks in declaration order, at most `limit`, as
+    /// READY tasks by priority, then declaration order, at most `limit`, as
     /// `(id, cores, operator key)` — without reading their specs.
     pub fn ready_tasks(&self, limit: usize) -> R<Vec<(String, u32, String)>> {
         let mut st = self.prepare_cached(
-            "SELECT id, cores, operator FROM tasks WHERE status = 'READY' ORDER BY seq LIMIT ?1",
+            "SELECT id, cores, operator FROM tasks WHERE status = 'READY'
+             ORDER BY priority DESC, seq LIMIT ?1",
         )?;
         let rows = st
             .query_map(params![limit as i64], |r| {
@@ -482,13 +571,18 @@ impl Tx<'_> {
         operator: &str,
         parent: Option<i64>,
     ) -> R<i64> {
+        // Lineage: an attempt continues from the task's previous one; its
+        // kind is `run` (first), `retry`, or what was asked (`restart`).
         self.prepare_cached(
-            "INSERT INTO attempts (task_id, n, token, operator, status, created_at, parent)
-             VALUES (?1, ?2, ?3, ?4, 'CREATED', ?5, ?6)",
+            "INSERT INTO attempts (task_id, n, token, operator, status, created_at, parent, kind)
+             VALUES (?1, ?2, ?3, ?4, 'CREATED', ?5,
+                     coalesce(?6, (SELECT max(id) FROM attempts WHERE task_id = ?1)),
+                     coalesce((SELECT next_kind FROM tasks WHERE id = ?1),
+                              CASE WHEN ?2 > 1 THEN 'retry' ELSE 'run' END))",
         )?
         .execute(params![task_id, n, token, operator, now_ms(), parent])?;
         let id = self.last_insert_rowid();
-        self.prepare_cached("UPDATE tasks SET attempts = ?2 WHERE id = ?1")?
+        self.prepare_cached("UPDATE tasks SET attempts = ?2, next_kind = NULL WHERE id = ?1")?
             .execute(params![task_id, n])?;
         Ok(id)
     }
@@ -546,7 +640,7 @@ impl Tx<'_> {
     fn attempts_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> R<Vec<AttemptRow>> {
         let mut st = self.prepare_cached(&format!(
             "SELECT id, task_id, n, token, operator, status, external_id, created_at,
-                    started_at, ended_at, exit_code, reason
+                    started_at, ended_at, exit_code, reason, parent, kind
              FROM attempts WHERE {clause}"
         ))?;
         let rows = st
@@ -565,6 +659,8 @@ impl Tx<'_> {
                         ended_at: r.get(9)?,
                         exit_code: r.get(10)?,
                         reason: r.get(11)?,
+                        parent: r.get(12)?,
+                        kind: r.get(13)?,
                     },
                     r.get::<_, String>(5)?,
                 ))
@@ -609,7 +705,8 @@ impl Tx<'_> {
     /// True if some task ended in a way that fails the run.
     pub fn has_unsuccessful(&self) -> R<bool> {
         Ok(self.query_row(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('CANCELLED', 'SKIPPED'))
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'CANCELLED')
+                 OR EXISTS (SELECT 1 FROM tasks WHERE status = 'SKIPPED' AND NOT skip_ok)
                  OR EXISTS (SELECT 1 FROM tasks WHERE status = 'FAILED' AND NOT allow_failure)",
             [],
             |r| r.get(0),

@@ -68,9 +68,27 @@ const V3: &str = "ALTER TABLE tasks ADD COLUMN operator TEXT NOT NULL DEFAULT 'l
 UPDATE tasks SET operator = coalesce(json_extract(spec, '$.operator'), 'local')
     || coalesce('@' || json_extract(spec, '$.cluster'), '');";
 
+/// Workflows that think: the effective spec of a task once upstream values
+/// are resolved or a restart overrides it; whether a SKIPPED task was skipped
+/// by a `when` condition (not a failure); priorities; attempt kinds for
+/// lineage (`run`, `retry`, `restart`); a paused run; planner rounds.
+const V4: &str = "ALTER TABLE tasks ADD COLUMN resolved TEXT;
+ALTER TABLE tasks ADD COLUMN skip_ok INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN next_kind TEXT;
+ALTER TABLE attempts ADD COLUMN kind TEXT NOT NULL DEFAULT 'run';
+ALTER TABLE run ADD COLUMN paused TEXT;
+CREATE TABLE planner_rounds (
+    n            INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    output       TEXT NOT NULL,
+    added        INTEGER NOT NULL
+);";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]
