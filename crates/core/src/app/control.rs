@@ -37,6 +37,7 @@ impl Run {
                     TaskStatus::Pending,
                     TaskStatus::Ready,
                     TaskStatus::Running,
+                    TaskStatus::WaitingExternal,
                 ])?
             } else {
                 for id in tasks {
@@ -153,6 +154,9 @@ impl Run {
 fn reset(tx: &Tx<'_>, id: &str, status: TaskStatus) -> Result<(), TxError> {
     let pending = status.on(Event::Retry)?;
     tx.reset_retries_used(id)?;
+    // Upstream values and conditions are resolved afresh.
+    tx.set_resolved(id, None)?;
+    tx.set_skip_ok(id, false)?;
     let next = if tx.recount_deps(id)? == 0 {
         pending.on(Event::DepsMet)?
     } else {

@@ -57,6 +57,14 @@ impl Run {
                     }
                 }
                 TaskStatus::Running => reasons.push(format!("running on {}", t.spec.operator_key())),
+                TaskStatus::WaitingExternal => reasons.push(match t.spec.operator.as_str() {
+                    "human" => format!(
+                        "waiting for a person: see operators/human/{task}/instructions.md, answer with `matterstack respond <run> {task} --file response.json`"
+                    ),
+                    _ => format!(
+                        "waiting for a manual run: see operators/manual/{task}/README.md, finish with `matterstack complete <run> {task} --from DIR`"
+                    ),
+                }),
                 _ => {}
             }
             if let Some(r) = &t.reason {

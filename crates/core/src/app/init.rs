@@ -130,6 +130,14 @@ fn render_templates(
     let mut problems = Vec::new();
     let mut rendered = Vec::new();
     for t in &mut spec.tasks {
+        if t.template.is_some() && deferred(t) {
+            // Params use upstream values: rendered when the task starts.
+            if let Err(e) = super::templates::find(t.template.as_deref().unwrap_or(""), Some(root))
+            {
+                problems.push(format!("task \"{}\": template: {e}", t.id));
+            }
+            continue;
+        }
         match super::templates::resolve_task(t, root) {
             Ok(Some(r)) => rendered.push((t.id.clone(), r)),
             Ok(None) => {}
@@ -144,6 +152,13 @@ fn render_templates(
             problems,
         })
     }
+}
+
+/// True when a task's texts use upstream values (resolved at launch).
+pub(crate) fn deferred(t: &crate::model::TaskSpec) -> bool {
+    crate::model::refs::texts(t)
+        .into_iter()
+        .any(|s| (s.contains("{{") || s.contains("{%")) && !crate::model::refs::scan(s).is_empty())
 }
 
 /// The profiles of the clusters the tasks name (snapshotted into the run).

@@ -17,6 +17,7 @@
 //! and adopts them. Either way each attempt's command runs at most once.
 
 mod lock;
+mod resolve;
 
 pub use lock::RunLock;
 
@@ -93,7 +94,7 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
     crate::transport::log::record("engine", "tick");
     let (to_launch, state) = store.write(|tx| {
         let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
-        to_launch.extend(schedule(tx, ops)?);
+        to_launch.extend(schedule(tx, run_dir, ops)?);
         let state = if to_launch.is_empty() {
             Some(update_run_state(tx)?)
         } else {
@@ -360,7 +361,7 @@ fn harvest(
     };
     let (Some(parser), Some(output)) = (task.spec.parser.as_deref(), task.spec.output.as_deref())
     else {
-        return Ok(None);
+        return harvest_results_file(tx, run_dir, task_id, code);
     };
     let path = run_dir.join("tasks").join(task_id).join(output);
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -377,6 +378,34 @@ fn harvest(
         .error
         .map(|e| format!("{parser} reported an error: {e}")))
 }
+
+/// A task without a parser may report results itself: a JSON object in
+/// `results.json` in its directory (a human's response data lands there
+/// too). A file that is not a JSON object fails a successful attempt.
+fn harvest_results_file(
+    tx: &Tx<'_>,
+    run_dir: &Path,
+    task_id: &str,
+    code: i32,
+) -> Result<Option<String>, TxError> {
+    let path = run_dir.join("tasks").join(task_id).join(RESULTS_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v @ serde_json::Value::Object(_)) => {
+            tx.set_results(task_id, &v.to_string())?;
+            Ok(None)
+        }
+        Ok(_) | Err(_) if code != 0 => Ok(None),
+        Ok(_) => Ok(Some(format!("{RESULTS_FILE} is not a JSON object"))),
+        Err(e) => Ok(Some(format!("{RESULTS_FILE} is not valid JSON: {e}"))),
+    }
+}
+
+/// The file in a task directory where a task without a parser may put its
+/// results (a JSON object).
+pub const RESULTS_FILE: &str = "results.json";
 
 fn walltime_exceeded(
     tx: &Tx<'_>,
@@ -397,7 +426,7 @@ fn walltime_exceeded(
 
 /// Records CREATED attempts for READY tasks that fit: local tasks within the
 /// core budget, cluster tasks within each cluster's `max_jobs`.
-fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
+fn schedule(tx: &Tx<'_>, run_dir: &Path, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
     let budget = tx.run()?.core_budget;
     let mut free_cores = budget.saturating_sub(tx.cores_in_use("local")?);
     let mut free_jobs: std::collections::HashMap<String, u32> = Default::default();
@@ -410,20 +439,7 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
             Ok(op) => op.capacity(),
             Err(e) => {
                 // An operator this run cannot use: fail the task now.
-                let Some(task) = tx.task(&id)? else { continue };
-                let next = task.status.on(Event::Launched)?;
-                tx.set_task(&id, next, None, None)?;
-                let n = task.attempts + 1;
-                let token = uuid::Uuid::new_v4().simple().to_string();
-                let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
-                finish(
-                    tx,
-                    attempt_id,
-                    &id,
-                    Outcome::Failed(None, e.to_string()),
-                    None,
-                    None,
-                )?;
+                fail_unstarted(tx, &id, &key, e.to_string())?;
                 continue;
             }
         };
@@ -451,6 +467,28 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
             }
         }
         let Some(task) = tx.task(&id)? else { continue };
+        let spec = match resolve::resolve(tx, run_dir, &id, task.spec.clone())? {
+            resolve::Resolution::Run(spec) => spec,
+            other => {
+                // Give the reserved capacity back.
+                match capacity {
+                    Capacity::Cores => free_cores += cores,
+                    Capacity::Jobs(_) => {
+                        if let Some(f) = free_jobs.get_mut(&key) {
+                            *f += 1;
+                        }
+                    }
+                }
+                match other {
+                    resolve::Resolution::Skip(reason) => {
+                        skip_by_condition(tx, &id, task.status, &reason)?
+                    }
+                    resolve::Resolution::Fail(reason) => fail_unstarted(tx, &id, &key, reason)?,
+                    resolve::Resolution::Run(_) => {}
+                }
+                continue;
+            }
+        };
         let n = task.attempts + 1;
         let token = uuid::Uuid::new_v4().simple().to_string();
         let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
@@ -460,10 +498,63 @@ fn schedule(tx: &Tx<'_>, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
             task_id: id,
             n,
             token,
-            spec: task.spec,
+            spec,
         });
     }
     Ok(out)
+}
+
+/// Fails a ready task that cannot be started (unusable operator, missing
+/// upstream value), recording an attempt that carries the reason.
+fn fail_unstarted(tx: &Tx<'_>, id: &str, key: &str, reason: String) -> Result<(), TxError> {
+    let Some(task) = tx.task(id)? else {
+        return Ok(());
+    };
+    tx.set_task(id, task.status.on(Event::Launched)?, None, None)?;
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let attempt_id = tx.insert_attempt(id, task.attempts + 1, &token, key, None)?;
+    finish(
+        tx,
+        attempt_id,
+        id,
+        Outcome::Failed(None, reason),
+        None,
+        None,
+    )
+}
+
+/// Skips a ready task whose `when` is false (not a failure), and its
+/// dependants: those with `allow_skipped` count it as satisfied, the others
+/// are skipped the same way.
+fn skip_by_condition(
+    tx: &Tx<'_>,
+    id: &str,
+    status: TaskStatus,
+    reason: &str,
+) -> Result<(), TxError> {
+    tx.set_task(id, status.on(Event::ConditionFalse)?, None, Some(reason))?;
+    tx.set_skip_ok(id, true)?;
+    tx.event(Some(id), &format!("skipped: {reason}"))?;
+    let mut stack = vec![id.to_string()];
+    while let Some(up) = stack.pop() {
+        for (dep, st) in tx.dependants(&up)? {
+            if st != TaskStatus::Pending {
+                continue;
+            }
+            let allow = tx.task(&dep)?.is_some_and(|t| t.spec.allow_skipped);
+            if allow {
+                if tx.satisfy_one(&dep)? == 0 {
+                    tx.set_task(&dep, st.on(Event::DepsMet)?, None, None)?;
+                }
+            } else {
+                let why = format!("dependency \"{up}\" was skipped ({reason})");
+                tx.set_task(&dep, st.on(Event::DepBlocked)?, None, Some(&why))?;
+                tx.set_skip_ok(&dep, true)?;
+                stack.push(dep);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How an attempt ended.
@@ -502,7 +593,7 @@ fn finish(
         code,
         reason,
     )?;
-    if task.status != TaskStatus::Running {
+    if !task.status.is_live() {
         // The task was cancelled meanwhile; the attempt's end changes nothing.
         return Ok(());
     }

@@ -64,12 +64,24 @@ where
     problems
 }
 
-fn unknown_dep<'a>(id: &str, dep: &str, known: impl Iterator<Item = &'a str>) -> String {
-    let suggestion = known
-        .map(|k| (edit_distance(k, dep), k))
+/// `; did you mean "x"?` for the closest of `known`, or `; known: …`.
+pub fn did_you_mean(name: &str, known: &[&str]) -> String {
+    match closest(name, known.iter().copied()) {
+        Some(k) => format!("; did you mean \"{k}\"?"),
+        None => format!("; known tasks: {}", known.join(", ")),
+    }
+}
+
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (edit_distance(k, name), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min();
-    match suggestion {
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn unknown_dep<'a>(id: &str, dep: &str, known: impl Iterator<Item = &'a str>) -> String {
+    match closest(dep, known).map(|k| ((), k)) {
         Some((_, k)) => format!(
             "task \"{id}\": depends_on \"{dep}\" is not a task in this workspace; did you mean \"{k}\"?"
         ),

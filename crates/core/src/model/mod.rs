@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod dag;
 pub mod ids;
+pub mod refs;
 pub mod resources;
 pub mod spec;
 pub mod state;

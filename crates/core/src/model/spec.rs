@@ -198,11 +198,14 @@ impl WorkspaceSpec {
     /// dependency, cycle, resource value, environment name, input path and
     /// operator, each with its fix.
     pub fn parse(text: &str, file: &Path) -> Result<WorkspaceSpec, Error> {
-        let spec: WorkspaceSpec = toml::from_str(text).map_err(|e| Error::Spec {
+        let mut spec: WorkspaceSpec = toml::from_str(text).map_err(|e| Error::Spec {
             file: file.to_path_buf(),
             problems: vec![toml_message(text, &e)],
         })?;
-        let problems = spec.problems();
+        // References to upstream tasks become dependencies before the DAG
+        // is checked (so a reference cycle is reported as a cycle).
+        let mut problems = super::refs::check(&mut spec.tasks);
+        problems.extend(spec.problems());
         if problems.is_empty() {
             Ok(spec)
         } else {

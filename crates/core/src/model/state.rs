@@ -6,10 +6,12 @@
 //!
 //! ```text
 //! PENDING ──deps met──▶ READY ──launched──▶ RUNNING ──succeeded──▶ COMPLETED
-//!    │                    ▲                    │ failed, retries left ─▶ READY
-//!    │ dependency failed  └────────────────────┘ failed, none left ───▶ FAILED
-//!    ▼
-//! SKIPPED        PENDING/READY/RUNNING ──cancel──▶ CANCELLED
+//!    │                  │ ▲                    │ failed, retries left ─▶ READY
+//!    │ dependency       │ └────────────────────┘ failed, none left ───▶ FAILED
+//!    │ failed     `when`│ false                │ awaits a person (human/manual)
+//!    ▼                  ▼                      ▼
+//! SKIPPED ◀─────────────┘              WAITING_EXTERNAL (ends like RUNNING)
+//! PENDING/READY/RUNNING/WAITING_EXTERNAL ──cancel──▶ CANCELLED
 //! FAILED/CANCELLED/SKIPPED ──retry──▶ PENDING
 //! ```
 //!
@@ -28,6 +30,9 @@ pub enum TaskStatus {
     Ready,
     /// An attempt is live.
     Running,
+    /// An attempt waits for a person (operators `human` and `manual`);
+    /// other work goes on.
+    WaitingExternal,
     /// Finished successfully.
     Completed,
     /// Finished unsuccessfully, no retries left.
@@ -84,6 +89,10 @@ pub enum Event {
     Cancel,
     /// The user asked for a failed, cancelled or skipped task to run again.
     Retry,
+    /// The task's `when` condition is false: it will not run (not a failure).
+    ConditionFalse,
+    /// The attempt was handed to a person; the task waits for them.
+    AwaitExternal,
 }
 
 /// A transition the model forbids.
@@ -107,11 +116,14 @@ pub fn transition(from: Status, event: Event) -> Result<Status, IllegalTransitio
             (T::Pending, E::DepsMet) => T::Ready,
             (T::Pending, E::DepBlocked) => T::Skipped,
             (T::Ready, E::Launched) => T::Running,
+            (T::Ready, E::ConditionFalse) => T::Skipped,
             (T::Running, E::Started) => T::Running,
-            (T::Running, E::Succeeded) => T::Completed,
-            (T::Running, E::Failed { retry: true }) => T::Ready,
-            (T::Running, E::Failed { retry: false }) => T::Failed,
-            (T::Pending | T::Ready | T::Running, E::Cancel) => T::Cancelled,
+            (T::Running | T::WaitingExternal, E::AwaitExternal) => T::WaitingExternal,
+            (T::WaitingExternal, E::Started) => T::WaitingExternal,
+            (T::Running | T::WaitingExternal, E::Succeeded) => T::Completed,
+            (T::Running | T::WaitingExternal, E::Failed { retry: true }) => T::Ready,
+            (T::Running | T::WaitingExternal, E::Failed { retry: false }) => T::Failed,
+            (T::Pending | T::Ready | T::Running | T::WaitingExternal, E::Cancel) => T::Cancelled,
             (T::Failed | T::Cancelled | T::Skipped, E::Retry) => T::Pending,
             _ => return Err(illegal(from, event)),
         }),
@@ -143,6 +155,11 @@ impl TaskStatus {
         }
     }
 
+    /// True while an attempt of the task is live (RUNNING or WAITING_EXTERNAL).
+    pub fn is_live(self) -> bool {
+        matches!(self, TaskStatus::Running | TaskStatus::WaitingExternal)
+    }
+
     /// True once the task will not change without a user action.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -155,10 +172,11 @@ impl TaskStatus {
     }
 
     /// Every status, in display order.
-    pub const ALL: [TaskStatus; 7] = [
+    pub const ALL: [TaskStatus; 8] = [
         TaskStatus::Pending,
         TaskStatus::Ready,
         TaskStatus::Running,
+        TaskStatus::WaitingExternal,
         TaskStatus::Completed,
         TaskStatus::Failed,
         TaskStatus::Cancelled,
@@ -171,6 +189,7 @@ impl TaskStatus {
             TaskStatus::Pending => "PENDING",
             TaskStatus::Ready => "READY",
             TaskStatus::Running => "RUNNING",
+            TaskStatus::WaitingExternal => "WAITING_EXTERNAL",
             TaskStatus::Completed => "COMPLETED",
             TaskStatus::Failed => "FAILED",
             TaskStatus::Cancelled => "CANCELLED",
@@ -245,7 +264,9 @@ mod tests {
     use Event as E;
     use TaskStatus as T;
 
-    const EVENTS: [Event; 9] = [
+    const EVENTS: [Event; 11] = [
+        E::ConditionFalse,
+        E::AwaitExternal,
         E::DepsMet,
         E::DepBlocked,
         E::Launched,
@@ -306,7 +327,7 @@ mod tests {
             .flat_map(|t| EVENTS.iter().map(move |e| (t, e)))
             .filter(|(t, e)| t.on(**e).is_ok())
             .count();
-        assert_eq!(legal, 13);
+        assert_eq!(legal, 21);
     }
 
     #[test]

@@ -495,6 +495,28 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// A task's recorded results (JSON text), if any.
+    pub fn results(&self, id: &str) -> R<Option<String>> {
+        Ok(self
+            .prepare_cached("SELECT results FROM tasks WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Marks one dependency of `id` satisfied; returns how many remain.
+    pub fn satisfy_one(&self, id: &str) -> R<u32> {
+        self.prepare_cached(
+            "UPDATE tasks SET remaining_deps = max(remaining_deps - 1, 0) WHERE id = ?1",
+        )?
+        .execute(params![id])?;
+        Ok(self.query_row(
+            "SELECT remaining_deps FROM tasks WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Counts one more automatic retry of a task.
     pub fn bump_retries_used(&self, id: &str) -> R<()> {
         self.prepare_cached("UPDATE tasks SET retries_used = retries_used + 1 WHERE id = ?1")?
@@ -550,7 +572,9 @@ impl Tx<'_> {
             "UPDATE tasks SET remaining_deps = (
                  SELECT count(*) FROM deps d JOIN tasks t ON t.id = d.dep_id
                  WHERE d.task_id = ?1
-                   AND NOT (t.status = 'COMPLETED' OR (t.status = 'FAILED' AND t.allow_failure))
+                   AND NOT (t.status = 'COMPLETED' OR (t.status = 'FAILED' AND t.allow_failure)
+                            OR (t.status = 'SKIPPED' AND t.skip_ok
+                                AND tasks.spec ->> '$.allow_skipped'))
              ) WHERE id = ?1",
             params![id],
         )?;
@@ -696,7 +720,7 @@ impl Tx<'_> {
     /// True while some task is PENDING, READY or RUNNING.
     pub fn has_unfinished(&self) -> R<bool> {
         Ok(self.query_row(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('PENDING', 'READY', 'RUNNING'))",
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('PENDING', 'READY', 'RUNNING', 'WAITING_EXTERNAL'))",
             [],
             |r| r.get(0),
         )?)

@@ -10,3 +10,4 @@ mod slurm;
 mod support;
 mod templates;
 mod testbed;
+mod workflows;

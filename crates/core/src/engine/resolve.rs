@@ -1,0 +1,141 @@
+//! Resolution of a ready task against its upstream tasks: its `when`
+//! condition, the upstream values its texts use, the upstream files it
+//! takes, and a template rendered with resolved params. Runs inside the
+//! scheduling transaction; the files it writes are a pure function of the
+//! store, so doing it again after a crash writes the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::model::refs::{self, Context, Kind, Upstream};
+use crate::model::TaskSpec;
+use crate::store::{Tx, TxError};
+use crate::Error;
+
+/// What to do with a ready task.
+pub(super) enum Resolution {
+    /// Run it with this effective spec.
+    Run(TaskSpec),
+    /// Its condition is false: skip it (with this reason).
+    Skip(String),
+    /// It cannot run (a value or file it needs is missing).
+    Fail(String),
+}
+
+/// Resolves `spec` (the task's effective spec) for task `id`. Records the
+/// resolved spec in the store when anything was resolved.
+///
+/// Fails only on store errors; a missing upstream value or file is a
+/// [`Resolution::Fail`] naming it.
+pub(super) fn resolve(
+    tx: &Tx<'_>,
+    run_dir: &Path,
+    id: &str,
+    spec: TaskSpec,
+) -> Result<Resolution, TxError> {
+    if !refs::needs_resolution(&spec) {
+        return Ok(Resolution::Run(spec));
+    }
+    let all = refs::task_refs(&spec);
+    let mut upstream = BTreeMap::new();
+    let mut files: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &all {
+        if !upstream.contains_key(&r.task) {
+            let Some(t) = tx.task(&r.task)? else {
+                return Ok(Resolution::Fail(format!(
+                    "it refers to task \"{}\", which is not in this run",
+                    r.task
+                )));
+            };
+            let results = match tx.results(&r.task)? {
+                Some(j) => serde_json::from_str(&j).unwrap_or(serde_json::Value::Null),
+                None => serde_json::Value::Null,
+            };
+            upstream.insert(
+                r.task.clone(),
+                Upstream {
+                    status: t.status.to_string(),
+                    exit_code: t.exit_code,
+                    results,
+                },
+            );
+        }
+        if let Kind::File(name) = &r.kind {
+            files
+                .entry(r.task.clone())
+                .or_default()
+                .insert(name.clone());
+        }
+    }
+    let ctx = Context::new(&upstream, &files);
+    if let Some(w) = &spec.when {
+        match ctx.truth(w) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Resolution::Skip(format!("when = {w:?} is false"))),
+            Err(e) => {
+                return Ok(Resolution::Fail(format!(
+                    "cannot evaluate its condition: {e}"
+                )))
+            }
+        }
+    }
+    let mut resolved = match ctx.resolve(&spec) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Resolution::Fail(format!(
+                "cannot resolve upstream values: {e}"
+            )))
+        }
+    };
+    resolved.when = None;
+    let dir = run_dir.join("tasks").join(id);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    for (up, names) in &files {
+        for name in names {
+            let src = run_dir.join("tasks").join(up).join(name);
+            if !src.is_file() {
+                return Ok(Resolution::Fail(format!(
+                    "task \"{up}\" did not produce {name} (looked for {})",
+                    src.display()
+                )));
+            }
+            let dst = dir.join(refs::file_name(name));
+            std::fs::copy(&src, &dst).map_err(|e| Error::io("copy", &src, e))?;
+        }
+    }
+    if resolved.template.is_some() && resolved.command.is_none() {
+        let workspace = std::path::PathBuf::from(tx.run()?.workspace);
+        match crate::app::templates::resolve_task(&mut resolved, &workspace) {
+            Ok(Some(rendered)) => {
+                if let Err(e) = matterstack_templates::write_rendered(&rendered, &dir) {
+                    return Ok(Resolution::Fail(format!("template: {e}")));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Ok(Resolution::Fail(e)),
+        }
+    }
+    tx.set_resolved(id, Some(&resolved))?;
+    let shown = match &resolved.command {
+        Some(crate::model::Command::Shell(s)) => s.clone(),
+        Some(crate::model::Command::Argv(v)) => v.join(" "),
+        None => String::new(),
+    };
+    tx.event(
+        Some(id),
+        &format!(
+            "resolved upstream values ({}): {}",
+            upstream.keys().cloned().collect::<Vec<_>>().join(", "),
+            truncate(&shown, 300)
+        ),
+    )?;
+    Ok(Resolution::Run(resolved))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
