@@ -33,6 +33,7 @@ install_packages() {
   # Quantum chemistry and MD programs the end-to-end tests run for real.
   command -v psi4 >/dev/null || pkgs+=(psi4)
   command -v xtb >/dev/null || pkgs+=(xtb)
+  command -v nwchem >/dev/null || pkgs+=(nwchem)
   command -v gmx >/dev/null || pkgs+=(gromacs)
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "testbed: installing ${pkgs[*]}"

@@ -4,15 +4,15 @@
 //! Sums of component data use the exact [`crate::fsum::fsum`], as QCManyBody's `math.fsum`
 //! does for energies.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
 use crate::collect::collect_vars;
-use crate::enumerate::{ComputeDict, FragBas};
+use crate::enumerate::ComputeDict;
 use crate::error::MbeError;
-use crate::fsum::fsum_vectors;
-use crate::plan::{Component, Plan};
+use crate::fsum::Fsum;
+use crate::plan::{Expansion, Plan};
 use crate::result::{ComponentResult, ManyBodyOutcome, Quantity};
 use crate::settings::{Bsse, Driver, MbeSettings, McLevel};
 use crate::vecops::{add_scaled, diff, sub_assign};
@@ -38,58 +38,64 @@ type BodyDict = BTreeMap<Bsse, Vec<(usize, Vec<f64>)>>;
 
 /// Assemble the many-body results of `plan` from its component results (keyed by label).
 ///
-/// Results for labels not in the plan are ignored. Fails with [`MbeError::MissingComponents`]
-/// naming every planned label without a result; [`MbeError::MissingProperty`] naming every
-/// component without a gradient (hessian) when the driver needs it or other components have
-/// one; [`MbeError::BadComponent`] for a gradient/hessian of the wrong length for the component's
-/// atoms or a non-finite number.
+/// Results for labels not in the plan are ignored. Fails as [`analyze_expansion`] does.
 pub fn analyze(
     plan: &Plan,
     results: &BTreeMap<String, ComponentResult>,
 ) -> Result<ManyBodyOutcome, MbeError> {
-    let s = &plan.settings;
-    let missing: Vec<&str> = plan
-        .components
-        .iter()
-        .filter(|c| !results.contains_key(&c.label))
-        .map(|c| c.label.as_str())
-        .collect();
-    if !missing.is_empty() {
-        let mut sorted = missing.clone();
-        sorted.sort();
+    let mut by_id: Vec<Option<&ComponentResult>> = vec![None; plan.expansion.len()];
+    for (c, &id) in plan.components.iter().zip(&plan.ids) {
+        by_id[id as usize] = results.get(&c.label);
+    }
+    analyze_expansion(&plan.expansion, &by_id)
+}
+
+/// Assemble the many-body results of `exp` from its component results, `results[id]` for
+/// component `id` (see [`Expansion::label`] and [`crate::results_for`]).
+///
+/// Fails with [`MbeError::MissingComponents`] naming every planned label without a result (or
+/// when `results` is not one entry per component); [`MbeError::MissingProperty`] naming every
+/// component without a gradient (hessian) when the driver needs it or other components have one;
+/// [`MbeError::BadComponent`] for a gradient/hessian of the wrong length for the component's
+/// atoms or a non-finite number.
+pub fn analyze_expansion(
+    exp: &Expansion,
+    results: &[Option<&ComponentResult>],
+) -> Result<ManyBodyOutcome, MbeError> {
+    let s = &exp.settings;
+    if results.len() != exp.len() {
         return Err(MbeError::MissingComponents {
-            count: sorted.len(),
-            labels: sorted.join(", "),
+            count: exp.len(),
+            labels: format!(
+                "(internal) {} results given for {} components",
+                results.len(),
+                exp.len()
+            ),
         });
     }
-
-    let props = choose_properties(plan, results)?;
-
-    // check, and expand gradients/hessians to the full system
-    let n = s.natom;
-    let mut data: BTreeMap<&'static str, HashMap<&str, HashMap<FragBas, Vec<f64>>>> =
-        BTreeMap::new();
-    for c in &plan.components {
-        let r = &results[&c.label];
-        if !r.energy.is_finite() {
-            return Err(MbeError::BadComponent {
-                label: c.label.clone(),
-                property: "energy".into(),
-                problem: format!("{} is not a finite number", r.energy),
-            });
-        }
-        let key = (c.real.clone(), c.basis.clone());
-        for &prop in &props {
-            let value = expand(c, r, prop, n)?;
-            data.entry(prop.as_str())
-                .or_default()
-                .entry(c.model.as_str())
-                .or_default()
-                .insert(key.clone(), value);
-        }
+    let mut missing: Vec<String> = (0..exp.len() as u32)
+        .filter(|&id| results[id as usize].is_none())
+        .map(|id| exp.label(id))
+        .collect();
+    if !missing.is_empty() {
+        missing.sort();
+        return Err(MbeError::MissingComponents {
+            count: missing.len(),
+            labels: missing.join(", "),
+        });
     }
+    let results: Vec<&ComponentResult> = results.iter().flatten().copied().collect();
 
-    let empty: HashMap<&str, HashMap<FragBas, Vec<f64>>> = HashMap::new();
+    let props = choose_properties(exp, &results)?;
+    for (id, r) in results.iter().enumerate() {
+        check(exp, id as u32, r, &props)?;
+    }
+    let data = Data {
+        exp,
+        results: &results,
+    };
+
+    let n = s.natom;
     let mut body_dicts: BTreeMap<&'static str, BodyDict> = BTreeMap::new();
     let mut rets: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     for &prop in &props {
@@ -98,8 +104,7 @@ pub fn analyze(
             Prop::Gradient => 3 * n,
             Prop::Hessian => 9 * n * n,
         };
-        let pdata = data.get(prop.as_str()).unwrap_or(&empty);
-        let (ret, body) = analyze_property(plan, pdata, len)?;
+        let (ret, body) = analyze_property(&data, prop, len)?;
         rets.insert(prop.as_str(), ret);
         body_dicts.insert(prop.as_str(), body);
     }
@@ -149,10 +154,10 @@ pub fn analyze(
     properties.insert("calcinfo_nmc".into(), json!(s.levels.len()));
     properties.insert("calcinfo_nfr".into(), json!(s.nfragments));
     properties.insert("calcinfo_natom".into(), json!(s.natom));
-    properties.insert("calcinfo_nmbe".into(), json!(plan.components.len()));
+    properties.insert("calcinfo_nmbe".into(), json!(exp.len()));
     properties.insert(
         "nuclear_repulsion_energy".into(),
-        json!(nuclear_repulsion(plan)),
+        json!(nuclear_repulsion(exp)),
     );
     properties.insert("return_energy".into(), json!(ret_energy));
     match s.driver {
@@ -181,7 +186,7 @@ pub fn analyze(
         results: results_map,
         return_result,
         properties,
-        nbody_number: plan.components.len(),
+        nbody_number: exp.len(),
         nfragments: s.nfragments,
         natom: s.natom,
         max_nbody: s.max_nbody,
@@ -192,29 +197,24 @@ pub fn analyze(
 
 /// Energy always; gradient (hessian) when the driver needs it or any component has one — then
 /// every component must have it.
-fn choose_properties(
-    plan: &Plan,
-    results: &BTreeMap<String, ComponentResult>,
-) -> Result<Vec<Prop>, MbeError> {
-    let s = &plan.settings;
+fn choose_properties(exp: &Expansion, results: &[&ComponentResult]) -> Result<Vec<Prop>, MbeError> {
+    let s = &exp.settings;
     let mut props = vec![Prop::Energy];
     for (prop, needed) in [
         (Prop::Gradient, s.driver == Driver::Gradient),
         (Prop::Hessian, s.driver == Driver::Hessian),
     ] {
-        let has = |c: &&Component| {
-            results.get(&c.label).is_some_and(|r| match prop {
-                Prop::Gradient => r.gradient.is_some(),
-                _ => r.hessian.is_some(),
-            })
+        let has = |r: &ComponentResult| match prop {
+            Prop::Gradient => r.gradient.is_some(),
+            _ => r.hessian.is_some(),
         };
-        let any = plan.components.iter().any(|c| has(&c));
+        let any = results.iter().any(|r| has(r));
         if any || needed {
-            let mut lacking: Vec<&str> = plan
-                .components
+            let mut lacking: Vec<String> = results
                 .iter()
-                .filter(|c| !has(c))
-                .map(|c| c.label.as_str())
+                .enumerate()
+                .filter(|(_, r)| !has(r))
+                .map(|(id, _)| exp.label(id as u32))
                 .collect();
             if !lacking.is_empty() {
                 lacking.sort();
@@ -231,59 +231,125 @@ fn choose_properties(
     Ok(props)
 }
 
-/// One component's property as a full-system array: gradients (natom × 3) and hessians
-/// (3·natom × 3·natom) of the component's atoms, ghosts included, are placed at the rows and
-/// columns of those atoms in the whole molecule (QCManyBody's `resize_gradient`/`resize_hessian`).
-fn expand(c: &Component, r: &ComponentResult, prop: Prop, n: usize) -> Result<Vec<f64>, MbeError> {
-    let bad = |problem: String| MbeError::BadComponent {
-        label: c.label.clone(),
+/// Checks one component's result: a finite energy, and for each of `props` an array of the
+/// component's size (gradients natom × 3, hessians 3·natom × 3·natom, ghosts included) with
+/// finite numbers.
+fn check(exp: &Expansion, id: u32, r: &ComponentResult, props: &[Prop]) -> Result<(), MbeError> {
+    let bad = |prop: Prop, problem: String| MbeError::BadComponent {
+        label: exp.label(id),
         property: prop.as_str().into(),
         problem,
     };
-    let nat = c.natom();
-    let (values, expected) = match prop {
-        Prop::Energy => return Ok(vec![r.energy]),
-        Prop::Gradient => (r.gradient.as_deref().unwrap_or(&[]), 3 * nat),
-        Prop::Hessian => (r.hessian.as_deref().unwrap_or(&[]), 9 * nat * nat),
-    };
-    if values.len() != expected {
-        let shape = match prop {
-            Prop::Gradient => format!("{nat} atoms × 3"),
-            _ => format!("{m} × {m} for {nat} atoms", m = 3 * nat),
+    if !r.energy.is_finite() {
+        return Err(bad(
+            Prop::Energy,
+            format!("{} is not a finite number", r.energy),
+        ));
+    }
+    let nat = exp.natom(id);
+    for &prop in props {
+        let (values, expected) = match prop {
+            Prop::Energy => continue,
+            Prop::Gradient => (r.gradient.as_deref().unwrap_or(&[]), 3 * nat),
+            Prop::Hessian => (r.hessian.as_deref().unwrap_or(&[]), 9 * nat * nat),
         };
-        return Err(bad(format!(
-            "{} numbers, expected {expected} ({shape}, ghosts included, in basis-fragment order)",
-            values.len()
-        )));
-    }
-    if values.iter().any(|x| !x.is_finite()) {
-        return Err(bad("holds a non-finite number".into()));
-    }
-    if prop == Prop::Gradient {
-        let mut full = vec![0.0; 3 * n];
-        for (i, &a) in c.parent_atoms.iter().enumerate() {
-            full[3 * a..3 * a + 3].copy_from_slice(&values[3 * i..3 * i + 3]);
+        if values.len() != expected {
+            let shape = match prop {
+                Prop::Gradient => format!("{nat} atoms × 3"),
+                _ => format!("{m} × {m} for {nat} atoms", m = 3 * nat),
+            };
+            return Err(bad(
+                prop,
+                format!(
+                    "{} numbers, expected {expected} ({shape}, ghosts included, in basis-fragment order)",
+                    values.len()
+                ),
+            ));
         }
-        return Ok(full);
+        if values.iter().any(|x| !x.is_finite()) {
+            return Err(bad(prop, "holds a non-finite number".into()));
+        }
     }
-    let (m, nn) = (3 * nat, 3 * n);
-    let mut full = vec![0.0; nn * nn];
-    for (i, &a) in c.parent_atoms.iter().enumerate() {
-        for (j, &b) in c.parent_atoms.iter().enumerate() {
-            for x in 0..3 {
-                let src = (3 * i + x) * m + 3 * j;
-                let dst = (3 * a + x) * nn + 3 * b;
-                full[dst..dst + 3].copy_from_slice(&values[src..src + 3]);
+    Ok(())
+}
+
+/// The checked component results of an expansion, by component id.
+struct Data<'a> {
+    exp: &'a Expansion,
+    results: &'a [&'a ComponentResult],
+}
+
+impl Data<'_> {
+    /// `sum_cluster_data`: the exact sum of the listed components' property as a full-system
+    /// array (`len` numbers), VMFC terms with alternating sign by n-body. Component gradients
+    /// (natom × 3) and hessians (3·natom × 3·natom) of the component's atoms, ghosts included,
+    /// go to the rows and columns of those atoms in the whole molecule (QCManyBody's
+    /// `resize_gradient`/`resize_hessian`); every element is one correctly rounded sum.
+    fn sum(
+        &self,
+        prop: Prop,
+        ids: impl IntoIterator<Item = u32>,
+        vmfc_nb: Option<usize>,
+        len: usize,
+    ) -> Vec<f64> {
+        let table = &self.exp.table;
+        let weight = |id: u32| match vmfc_nb {
+            Some(nb) if (nb - table.nreal(id)) % 2 == 1 => -1.0,
+            _ => 1.0,
+        };
+        match prop {
+            Prop::Energy => {
+                let mut acc = Fsum::new();
+                for id in ids {
+                    acc.add(weight(id) * self.results[id as usize].energy);
+                }
+                vec![acc.value()]
+            }
+            Prop::Gradient => {
+                let mut cols = vec![Fsum::new(); len];
+                for id in ids {
+                    let w = weight(id);
+                    let g = self.results[id as usize].gradient.as_deref().unwrap_or(&[]);
+                    self.exp.for_each_atom(id, |i, a| {
+                        for x in 0..3 {
+                            cols[3 * a + x].add(w * g[3 * i + x]);
+                        }
+                    });
+                }
+                cols.iter().map(Fsum::value).collect()
+            }
+            Prop::Hessian => {
+                let nn = 3 * self.exp.settings.natom;
+                let mut cols = vec![Fsum::new(); len];
+                let mut atoms = Vec::new();
+                for id in ids {
+                    let w = weight(id);
+                    let h = self.results[id as usize].hessian.as_deref().unwrap_or(&[]);
+                    atoms.clear();
+                    self.exp.for_each_atom(id, |_, a| atoms.push(a));
+                    let m = 3 * atoms.len();
+                    for (i, &a) in atoms.iter().enumerate() {
+                        for (j, &b) in atoms.iter().enumerate() {
+                            for x in 0..3 {
+                                let src = (3 * i + x) * m + 3 * j;
+                                let dst = (3 * a + x) * nn + 3 * b;
+                                for y in 0..3 {
+                                    cols[dst + y].add(w * h[src + y]);
+                                }
+                            }
+                        }
+                    }
+                }
+                cols.iter().map(Fsum::value).collect()
             }
         }
     }
-    Ok(full)
 }
 
 /// Nuclear repulsion of the real atoms of the whole molecule, in Eh (same loop as qcelemental).
-fn nuclear_repulsion(plan: &Plan) -> f64 {
-    let s = &plan.settings;
-    let g = &plan.input.molecule.geometry;
+fn nuclear_repulsion(exp: &Expansion) -> f64 {
+    let s = &exp.settings;
+    let g = &exp.input.molecule.geometry;
     let mut nre = 0.0;
     for a in 0..s.natom {
         for b in 0..a {
@@ -325,38 +391,17 @@ fn inclusion_exclusion(by: &[Vec<f64>], nb: usize, nfr: usize, acc: &mut [f64]) 
     }
 }
 
-/// `sum_cluster_data`: exact sum of the listed components (VMFC: alternating sign by n-body).
-fn sum_cluster(
-    data: &HashMap<FragBas, Vec<f64>>,
-    list: impl IntoIterator<Item = FragBas>,
-    model: &str,
-    vmfc_nb: Option<usize>,
-    len: usize,
-) -> Result<Vec<f64>, MbeError> {
-    let mut terms: Vec<(f64, &[f64])> = Vec::new();
-    for fb in list {
-        let v = data.get(&fb).ok_or_else(|| MbeError::MissingComponents {
-            count: 1,
-            labels: crate::label::Label::new(model, fb.0.clone(), fb.1.clone()).to_string(),
-        })?;
-        let w = match vmfc_nb {
-            Some(nb) if (nb - fb.0.len()) % 2 == 1 => -1.0,
-            _ => 1.0,
-        };
-        terms.push((w, v.as_slice()));
-    }
-    Ok(fsum_vectors(terms, len))
-}
-
 /// `_assemble_nbody_components` for one model chemistry: cumulative body dicts (index = n-body)
 /// for cp, nocp and vmfc.
 fn assemble_mc(
-    s: &MbeSettings,
+    d: &Data<'_>,
+    prop: Prop,
     level: &McLevel,
     dict: &ComputeDict,
-    data: &HashMap<FragBas, Vec<f64>>,
     len: usize,
-) -> Result<BTreeMap<Bsse, Vec<Vec<f64>>>, MbeError> {
+) -> BTreeMap<Bsse, Vec<Vec<f64>>> {
+    let s: &MbeSettings = &d.exp.settings;
+    let table = &d.exp.table;
     let (nbodies, bsse): (Vec<usize>, Vec<Bsse>) = if level.supersystem {
         ((1..=s.max_nbody).collect(), vec![Bsse::Nocp])
     } else {
@@ -366,37 +411,42 @@ fn assemble_mc(
     let nfr = s.nfragments;
     let zero = vec![0.0; len];
 
-    let mut cp_list: Vec<BTreeSet<FragBas>> = vec![BTreeSet::new(); top + 1];
-    let mut nocp_list: Vec<BTreeSet<FragBas>> = vec![BTreeSet::new(); top + 1];
+    // the union over the levels' lists, by n-body (ids ascending, distinct)
+    let mut cp_list: Vec<Vec<u32>> = vec![Vec::new(); top + 1];
+    let mut nocp_list: Vec<Vec<u32>> = vec![Vec::new(); top + 1];
     for nb in &nbodies {
-        if let Some(set) = dict.cp.get(nb) {
-            for v in set.iter().filter(|v| v.1.len() != 1 && v.0.len() <= top) {
-                cp_list[v.0.len()].insert(v.clone());
+        if let Some(ids) = dict.cp.get(nb) {
+            for &id in ids {
+                if table.nbasis(id) != 1 && table.nreal(id) <= top {
+                    cp_list[table.nreal(id)].push(id);
+                }
             }
         }
-        if let Some(set) = dict.nocp.get(nb) {
-            for w in set.iter().filter(|w| w.0.len() <= top) {
-                nocp_list[w.0.len()].insert(w.clone());
+        if let Some(ids) = dict.nocp.get(nb) {
+            for &id in ids {
+                if table.nreal(id) <= top {
+                    nocp_list[table.nreal(id)].push(id);
+                }
             }
         }
+    }
+    for list in cp_list.iter_mut().chain(nocp_list.iter_mut()) {
+        list.sort_unstable();
+        list.dedup();
     }
     let mut cp_by = vec![zero.clone(); top + 1];
     let mut nocp_by = vec![zero.clone(); top + 1];
     let mut vmfc_by = vec![zero.clone(); top + 1];
     for nb in 1..=top {
-        cp_by[nb] = sum_cluster(data, cp_list[nb].iter().cloned(), &level.label, None, len)?;
-        nocp_by[nb] = sum_cluster(data, nocp_list[nb].iter().cloned(), &level.label, None, len)?;
-        if let Some(set) = dict.vmfc_levels.get(&nb) {
-            vmfc_by[nb] = sum_cluster(data, set.iter().cloned(), &level.label, Some(nb), len)?;
+        cp_by[nb] = d.sum(prop, cp_list[nb].iter().copied(), None, len);
+        nocp_by[nb] = d.sum(prop, nocp_list[nb].iter().copied(), None, len);
+        if let Some(ids) = dict.vmfc_levels.get(&nb) {
+            vmfc_by[nb] = d.sum(prop, ids.iter().copied(), Some(nb), len);
         }
     }
     let monomer_sum = if nbodies.contains(&1) {
-        let monomers: Vec<FragBas> = dict
-            .nocp
-            .get(&1)
-            .map(|set| set.iter().filter(|v| v.1.len() == 1).cloned().collect())
-            .unwrap_or_default();
-        sum_cluster(data, monomers, &level.label, None, len)?
+        let monomers = dict.nocp.get(&1).into_iter().flatten().copied();
+        d.sum(prop, monomers.filter(|&id| table.nbasis(id) == 1), None, len)
     } else {
         zero.clone()
     };
@@ -441,55 +491,39 @@ fn assemble_mc(
     out.insert(Bsse::Cp, cp_body);
     out.insert(Bsse::Nocp, nocp_body);
     out.insert(Bsse::Vmfc, vmfc_body);
-    Ok(out)
+    out
 }
 
 /// `_analyze` for one property: the return value and the cumulative body dict per bsse type
 /// (entries in QCManyBody's insertion order).
-fn analyze_property(
-    plan: &Plan,
-    data: &HashMap<&str, HashMap<FragBas, Vec<f64>>>,
-    len: usize,
-) -> Result<(Vec<f64>, BodyDict), MbeError> {
-    let s = &plan.settings;
-    let empty = HashMap::new();
+fn analyze_property(d: &Data<'_>, prop: Prop, len: usize) -> Result<(Vec<f64>, BodyDict), MbeError> {
+    let exp = d.exp;
+    let s = &exp.settings;
     let mut result = vec![0.0; len];
     let mut contribution: BodyDict = s.bsse.iter().map(|b| (*b, Vec::new())).collect();
 
     let mut ordered: Vec<(&McLevel, &ComputeDict)> = s
         .levels
         .iter()
-        .filter(|l| !l.supersystem)
-        .filter_map(|l| {
-            plan.compute
-                .iter()
-                .find(|(mc, _)| *mc == l.label)
-                .map(|(_, d)| (l, d))
-        })
+        .zip(&exp.compute)
+        .filter(|(l, _)| !l.supersystem)
         .collect();
     ordered.sort_by(|a, b| b.0.nbodies.cmp(&a.0.nbodies));
 
     for (level, dict) in ordered {
-        let mc_data = data.get(level.label.as_str()).unwrap_or(&empty);
-        if mc_data.is_empty() && level.nbodies != [1] && dict.all.values().any(|s| !s.is_empty()) {
-            return Err(MbeError::MissingComponents {
-                count: 1,
-                labels: format!("all components of model chemistry {:?}", level.label),
-            });
-        }
-        let asm = assemble_mc(s, level, dict, mc_data, len)?;
+        let asm = assemble_mc(d, prop, level, dict, len);
         for &n in level.nbodies.iter().rev() {
             let mut per_bt: BTreeMap<Bsse, Vec<f64>> = BTreeMap::new();
             for &bt in &s.bsse {
-                let mut d = vec![0.0; len];
+                let mut v = vec![0.0; len];
                 for m in [n - 1, n] {
                     if m == 0 {
                         continue;
                     }
                     let sign = if m == n { 1.0 } else { -1.0 };
-                    add_scaled(&mut d, sign, &asm[&bt][m]);
+                    add_scaled(&mut v, sign, &asm[&bt][m]);
                 }
-                per_bt.insert(bt, d);
+                per_bt.insert(bt, v);
             }
             add_scaled(&mut result, 1.0, &per_bt[&s.return_bsse]);
             for &bt in &s.bsse {
@@ -501,42 +535,37 @@ fn analyze_property(
     }
 
     if let Some(ss_label) = &s.supersystem {
-        let level = s.levels.iter().find(|l| l.supersystem).ok_or_else(|| {
-            MbeError::field(
-                "specification.keywords.levels",
-                "supersystem",
-                "internal: no supersystem level",
-            )
-        })?;
-        let dict = plan
-            .compute
+        let (model, (level, dict)) = s
+            .levels
             .iter()
-            .find(|(mc, _)| mc == ss_label)
-            .map(|(_, d)| d)
+            .zip(&exp.compute)
+            .enumerate()
+            .find(|(_, (l, _))| l.supersystem)
             .ok_or_else(|| {
                 MbeError::field(
                     "specification.keywords.levels",
                     "supersystem",
-                    "internal: no compute list",
+                    "internal: no supersystem level",
                 )
             })?;
-        let mc_data = data.get(ss_label.as_str()).unwrap_or(&empty);
-        let asm = assemble_mc(s, level, dict, mc_data, len)?;
-        let all: Vec<usize> = (1..=s.nfragments).collect();
-        let ss_result = mc_data.get(&(all.clone(), all.clone())).ok_or_else(|| {
+        let asm = assemble_mc(d, prop, level, dict, len);
+        let all: Vec<u32> = (1..=s.nfragments as u32).collect();
+        let ss_id = exp.table.find(model as u32, &all, &all).ok_or_else(|| {
+            let all: Vec<usize> = (1..=s.nfragments).collect();
             MbeError::MissingComponents {
                 count: 1,
                 labels: crate::label::Label::new(ss_label.clone(), all.clone(), all).to_string(),
             }
         })?;
-        let d = diff(ss_result, &asm[&Bsse::Nocp][s.max_nbody]);
-        add_scaled(&mut result, 1.0, &d);
+        let ss_result = d.sum(prop, [ss_id], None, len);
+        let v = diff(&ss_result, &asm[&Bsse::Nocp][s.max_nbody]);
+        add_scaled(&mut result, 1.0, &v);
         for &bt in &s.bsse {
             if let Some(list) = contribution.get_mut(&bt) {
                 if let Some(entry) = list.iter_mut().find(|(k, _)| *k == s.nfragments) {
-                    entry.1 = d.clone();
+                    entry.1 = v.clone();
                 } else {
-                    list.push((s.nfragments, d.clone()));
+                    list.push((s.nfragments, v.clone()));
                 }
             }
         }

@@ -1,169 +1,167 @@
 //! Which component calculations a many-body expansion needs: the same sets as QCManyBody's
 //! `build_nbody_compute_list`, for each bsse treatment and n-body level.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::settings::{Bsse, MbeSettings};
+use crate::table::Table;
 
-/// `(real fragments, basis fragments)`, 1-based, ascending.
-pub type FragBas = (Vec<usize>, Vec<usize>);
-
-/// n-body level → set of `(real, basis)` computations.
-pub type ComputeList = BTreeMap<usize, BTreeSet<FragBas>>;
+/// n-body level → ids (in the expansion's [`Table`]) of the `(real, basis)` computations,
+/// ascending and distinct (a set, as QCManyBody's).
+pub type ComputeList = BTreeMap<usize, Vec<u32>>;
 
 /// The compute lists of one model chemistry, keyed like QCManyBody's `compute_dict`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComputeDict {
-    /// Everything this model chemistry must compute.
-    pub all: ComputeList,
     pub cp: ComputeList,
     pub nocp: ComputeList,
     pub vmfc_compute: ComputeList,
     pub vmfc_levels: ComputeList,
 }
 
-/// All `k`-combinations of `items`, in lexicographic order (like `itertools.combinations`).
-pub fn combinations(items: &[usize], k: usize) -> Vec<Vec<usize>> {
+/// Calls `f` with every `k`-combination of `items`, in lexicographic order (like
+/// `itertools.combinations`), reusing one buffer.
+pub fn for_each_combination(items: &[u32], k: usize, mut f: impl FnMut(&[u32])) {
     let n = items.len();
-    let mut out = Vec::new();
     if k > n {
-        return out;
+        return;
     }
     let mut idx: Vec<usize> = (0..k).collect();
+    let mut buf: Vec<u32> = idx.iter().map(|&i| items[i]).collect();
     loop {
-        out.push(idx.iter().map(|&i| items[i]).collect());
+        f(&buf);
         // find the rightmost index that can still move
         let mut i = k;
         loop {
             if i == 0 {
-                return out;
+                return;
             }
             i -= 1;
             if idx[i] != i + n - k {
                 break;
             }
             if i == 0 {
-                return out;
+                return;
             }
         }
         idx[i] += 1;
+        buf[i] = items[idx[i]];
         for j in i + 1..k {
             idx[j] = idx[j - 1] + 1;
+            buf[j] = items[idx[j]];
         }
     }
 }
 
-/// Compute lists for one model chemistry covering `nbodies` (plus the supersystem correction when
-/// `supersystem` is true), exactly as QCManyBody's `build_nbody_compute_list` builds them.
+/// All `k`-combinations of `items`, in lexicographic order (like `itertools.combinations`).
+pub fn combinations(items: &[u32], k: usize) -> Vec<Vec<u32>> {
+    let mut out = Vec::new();
+    for_each_combination(items, k, |c| out.push(c.to_vec()));
+    out
+}
+
+/// What [`build_nbody_compute_list`] needs to know about the expansion besides the level.
+#[derive(Debug, Clone, Copy)]
+pub struct ListOptions<'a> {
+    pub bsse: &'a [Bsse],
+    pub nfragments: usize,
+    pub return_total_data: bool,
+    pub supersystem_ie_only: bool,
+    pub supersystem_max_nbody: usize,
+}
+
+/// Compute lists for model chemistry `model` covering `nbodies` (plus the supersystem correction
+/// when `supersystem` is true), exactly as QCManyBody's `build_nbody_compute_list` builds them;
+/// every computation is added to `table`.
 ///
 /// Never fails: `nbodies` are expected to lie in `1..=nfragments` (as [`crate::settings::settings`] ensures).
 pub fn build_nbody_compute_list(
-    bsse: &[Bsse],
-    nfragments: usize,
+    table: &mut Table,
+    model: u32,
     nbodies: &[usize],
     supersystem: bool,
-    return_total_data: bool,
-    supersystem_ie_only: bool,
-    supersystem_max_nbody: usize,
+    o: &ListOptions<'_>,
 ) -> ComputeDict {
-    let frags: Vec<usize> = (1..=nfragments).collect();
-    let mut cp: ComputeList = nbodies.iter().map(|&nb| (nb, BTreeSet::new())).collect();
-    let mut nocp = cp.clone();
-    let mut vmfc_compute = cp.clone();
-    let mut vmfc_levels = cp.clone();
+    let nfr = o.nfragments;
+    let frags: Vec<u32> = (1..=nfr as u32).collect();
+    let empty: ComputeList = nbodies.iter().map(|&nb| (nb, Vec::new())).collect();
+    let mut cp = empty.clone();
+    let mut nocp = empty.clone();
+    let mut vmfc_compute = empty.clone();
+    let mut vmfc_levels = empty;
 
-    if bsse.contains(&Bsse::Cp) {
-        let basis = frags.clone();
-        if supersystem_ie_only {
-            for sub in [1, nfragments] {
-                for x in combinations(&frags, sub) {
-                    cp.entry(nfragments).or_default().insert((x, basis.clone()));
-                }
-            }
+    // (x, basis) for every x of each size in `sizes`
+    let add = |list: &mut Vec<u32>, sizes: &[usize], own_basis: bool, t: &mut Table| {
+        for &sub in sizes {
+            for_each_combination(&frags, sub, |x| {
+                let basis = if own_basis { x } else { &frags[..] };
+                list.push(t.insert(model, x, basis));
+            });
+        }
+    };
+    let ie_sizes = [1, nfr];
+
+    if o.bsse.contains(&Bsse::Cp) {
+        if o.supersystem_ie_only {
+            add(cp.entry(nfr).or_default(), &ie_sizes, false, table);
         } else {
             // 1-body in the full basis cancels; monomers for totals use their own basis
             for &nb in nbodies.iter().filter(|&&nb| nb > 1) {
-                for sub in 1..=nb {
-                    for x in combinations(&frags, sub) {
-                        cp.entry(nb).or_default().insert((x, basis.clone()));
-                    }
-                }
+                let sizes: Vec<usize> = (1..=nb).collect();
+                add(cp.entry(nb).or_default(), &sizes, false, table);
             }
         }
     }
 
-    if bsse.contains(&Bsse::Nocp) {
-        if supersystem_ie_only {
-            for sub in [1, nfragments] {
-                for x in combinations(&frags, sub) {
-                    nocp.entry(nfragments).or_default().insert((x.clone(), x));
-                }
-            }
+    if o.bsse.contains(&Bsse::Nocp) {
+        if o.supersystem_ie_only {
+            add(nocp.entry(nfr).or_default(), &ie_sizes, true, table);
         } else {
             for &nb in nbodies {
-                for sub in 1..=nb {
-                    for x in combinations(&frags, sub) {
-                        nocp.entry(nb).or_default().insert((x.clone(), x));
-                    }
-                }
+                let sizes: Vec<usize> = (1..=nb).collect();
+                add(nocp.entry(nb).or_default(), &sizes, true, table);
             }
         }
     }
 
-    if bsse.contains(&Bsse::Vmfc) {
+    if o.bsse.contains(&Bsse::Vmfc) {
         for &nb in nbodies {
-            for combo in combinations(&frags, nb) {
+            let mut ids = Vec::new();
+            for_each_combination(&frags, nb, |combo| {
                 for interior in 1..=nb {
-                    for x in combinations(&combo, interior) {
-                        let item = (x, combo.clone());
-                        vmfc_compute.entry(nb).or_default().insert(item.clone());
-                        vmfc_levels.entry(combo.len()).or_default().insert(item);
-                    }
+                    for_each_combination(combo, interior, |x| {
+                        ids.push(table.insert(model, x, combo));
+                    });
                 }
-            }
+            });
+            vmfc_compute.entry(nb).or_default().extend_from_slice(&ids);
+            // keyed by the basis size, which is nb
+            vmfc_levels.entry(nb).or_default().extend(ids);
         }
     }
 
-    if return_total_data && nbodies.contains(&1) {
-        let set = nocp.entry(1).or_default();
-        for f in 1..=nfragments {
-            set.insert((vec![f], vec![f]));
-        }
+    if o.return_total_data && nbodies.contains(&1) {
+        add(nocp.entry(1).or_default(), &[1], true, table);
     }
 
     if supersystem {
-        for nb in 1..=supersystem_max_nbody {
+        for nb in 1..=o.supersystem_max_nbody {
             cp.entry(nb).or_default();
             vmfc_compute.entry(nb).or_default();
-            let set = nocp.entry(nb).or_default();
-            for sub in 1..=nb {
-                for x in combinations(&frags, sub) {
-                    set.insert((x.clone(), x));
-                }
-            }
+            let sizes: Vec<usize> = (1..=nb).collect();
+            add(nocp.entry(nb).or_default(), &sizes, true, table);
         }
-        nocp.entry(nfragments)
-            .or_default()
-            .insert((frags.clone(), frags.clone()));
+        let all = table.insert(model, &frags, &frags);
+        nocp.entry(nfr).or_default().push(all);
     }
 
-    let mut all: ComputeList = BTreeMap::new();
-    for &nb in nbodies {
-        let set = all.entry(nb).or_default();
-        for src in [&cp, &nocp, &vmfc_compute] {
-            if let Some(s) = src.get(&nb) {
-                set.extend(s.iter().cloned());
-            }
+    for list in [&mut cp, &mut nocp, &mut vmfc_compute, &mut vmfc_levels] {
+        for ids in list.values_mut() {
+            ids.sort_unstable();
+            ids.dedup();
         }
     }
-    if supersystem {
-        for (nb, s) in &nocp {
-            all.entry(*nb).or_default().extend(s.iter().cloned());
-        }
-    }
-
     ComputeDict {
-        all,
         cp,
         nocp,
         vmfc_compute,
@@ -171,26 +169,26 @@ pub fn build_nbody_compute_list(
     }
 }
 
-/// The compute lists of every model chemistry, in the order of `settings.levels`.
-pub fn compute_map(settings: &MbeSettings) -> Vec<(String, ComputeDict)> {
-    settings
+/// The distinct computations of every model chemistry (model index = position in
+/// `settings.levels`) and their compute lists, in the order of `settings.levels`.
+pub fn compute_map(settings: &MbeSettings) -> (Table, Vec<ComputeDict>) {
+    let mut table = Table::default();
+    let o = ListOptions {
+        bsse: &settings.bsse,
+        nfragments: settings.nfragments,
+        return_total_data: settings.return_total_data,
+        supersystem_ie_only: settings.supersystem_ie_only,
+        supersystem_max_nbody: settings.max_nbody,
+    };
+    let dicts = settings
         .levels
         .iter()
-        .map(|lvl| {
-            (
-                lvl.label.clone(),
-                build_nbody_compute_list(
-                    &settings.bsse,
-                    settings.nfragments,
-                    &lvl.nbodies,
-                    lvl.supersystem,
-                    settings.return_total_data,
-                    settings.supersystem_ie_only,
-                    settings.max_nbody,
-                ),
-            )
+        .enumerate()
+        .map(|(i, lvl)| {
+            build_nbody_compute_list(&mut table, i as u32, &lvl.nbodies, lvl.supersystem, &o)
         })
-        .collect()
+        .collect();
+    (table, dicts)
 }
 
 /// Most component calculations a plan may hold; beyond this [`crate::plan()`] refuses the input
@@ -261,7 +259,7 @@ mod tests {
             ]
         );
         assert_eq!(combinations(&[1, 2, 3], 3), vec![vec![1, 2, 3]]);
-        assert_eq!(combinations(&[1, 2, 3], 0), vec![Vec::<usize>::new()]);
+        assert_eq!(combinations(&[1, 2, 3], 0), vec![Vec::<u32>::new()]);
         assert!(combinations(&[1, 2], 3).is_empty());
         assert_eq!(combinations(&(1..=10).collect::<Vec<_>>(), 3).len(), 120);
     }

@@ -9,46 +9,103 @@
 /// Never fails. Non-finite inputs give the IEEE result of a plain sum (`inf`, `-inf` or `NaN`)
 /// where Python would raise; a finite sum whose exact value overflows returns `±inf`.
 pub fn fsum<I: IntoIterator<Item = f64>>(values: I) -> f64 {
-    let mut partials: Vec<f64> = Vec::new();
-    let mut special = 0.0_f64;
-    let mut has_special = false;
+    let mut acc = Fsum::new();
     for value in values {
+        acc.add(value);
+    }
+    acc.value()
+}
+
+/// Partials kept inline before spilling to the heap (sums of like-sized numbers need 1–3).
+const INLINE: usize = 4;
+
+/// A running exact sum: [`fsum`] one value at a time, so many sums (one per array element) can
+/// be fed in any order without first gathering their terms. The value is the same, bit for bit,
+/// as [`fsum`] of all values added.
+#[derive(Debug, Clone, Default)]
+pub struct Fsum {
+    inline: [f64; INLINE],
+    len: usize,
+    spill: Vec<f64>,
+    special: f64,
+    has_special: bool,
+}
+
+impl Fsum {
+    /// The empty sum (0).
+    pub fn new() -> Fsum {
+        Fsum::default()
+    }
+
+    /// Adds `value` exactly. Never fails (non-finite values: see [`fsum`]).
+    #[inline]
+    pub fn add(&mut self, value: f64) {
         if !value.is_finite() {
-            special += value;
-            has_special = true;
-            continue;
+            self.special += value;
+            self.has_special = true;
+            return;
         }
-        let mut x = value;
-        let mut kept = 0;
-        for k in 0..partials.len() {
-            let mut y = partials[k];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
-            }
-            let hi = x + y;
-            let lo = y - (hi - x);
-            if lo != 0.0 {
-                partials[kept] = lo;
-                kept += 1;
-            }
-            x = hi;
+        let top = if self.spill.is_empty() {
+            let (kept, top) = grow(&mut self.inline[..self.len], value);
+            self.len = kept;
+            top
+        } else {
+            let (kept, top) = grow(&mut self.spill, value);
+            self.spill.truncate(kept);
+            top
+        };
+        let Some(x) = top else { return };
+        if !x.is_finite() {
+            // the exact running sum overflowed: no finite answer exists
+            self.special += x;
+            self.has_special = true;
+            self.spill.clear();
+            self.len = 0;
+            return;
         }
-        partials.truncate(kept);
-        if x != 0.0 {
-            if !x.is_finite() {
-                // the exact running sum overflowed: no finite answer exists
-                special += x;
-                has_special = true;
-                partials.clear();
-                continue;
+        if self.spill.is_empty() && self.len < INLINE {
+            self.inline[self.len] = x;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+                self.len = 0;
             }
-            partials.push(x);
+            self.spill.push(x);
         }
     }
-    if has_special {
-        return special;
+
+    /// The correctly rounded value of the sum so far.
+    pub fn value(&self) -> f64 {
+        if self.has_special {
+            return self.special;
+        }
+        if self.spill.is_empty() {
+            round_partials(&self.inline[..self.len])
+        } else {
+            round_partials(&self.spill)
+        }
     }
-    round_partials(&partials)
+}
+
+/// One step of Shewchuk's algorithm: fold `value` into the non-overlapping `partials` (compacted
+/// in place, zeros dropped); returns how many partials are kept and the new top partial to
+/// append, if non-zero. Each step is Knuth's branch-free TwoSum, which gives the same exact
+/// (sum, error) pair as CPython's ordered FastTwoSum, so the partials are CPython's.
+#[inline]
+fn grow(partials: &mut [f64], value: f64) -> (usize, Option<f64>) {
+    let mut x = value;
+    let mut kept = 0;
+    for k in 0..partials.len() {
+        let y = partials[k];
+        let hi = x + y;
+        let bp = hi - x;
+        let lo = (x - (hi - bp)) + (y - bp);
+        partials[kept] = lo;
+        kept += usize::from(lo != 0.0);
+        x = hi;
+    }
+    (kept, (x != 0.0).then_some(x))
 }
 
 /// Final step of CPython's fsum: add the non-overlapping partials from the top and fix a
@@ -81,20 +138,6 @@ fn round_partials(partials: &[f64]) -> f64 {
         }
     }
     hi
-}
-
-/// Element-wise exact sum of equally long vectors (`len` elements each); the empty sum is zeros.
-pub(crate) fn fsum_vectors<'a, I>(vectors: I, len: usize) -> Vec<f64>
-where
-    I: IntoIterator<Item = (f64, &'a [f64])>,
-{
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); len];
-    for (weight, v) in vectors {
-        for (col, x) in columns.iter_mut().zip(v.iter()) {
-            col.push(weight * x);
-        }
-    }
-    columns.into_iter().map(fsum).collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! and [`analyze()`] their results into total/interaction energies, gradients and hessians per
 //! bsse treatment (nocp, cp, vmfc) and level (multilevel, supersystem).
 //!
+//! For assembly alone there is a lighter path: [`expansion()`] enumerates the components as
+//! compact ids without building their molecules, [`results_for`] reads a results JSON straight
+//! into those ids, and [`analyze_expansion`] assembles (what `matterstack mbe analyze` uses).
+//!
 //! No IO: every function takes strings or structs and returns values or [`MbeError`]s.
 //!
 //! ```
@@ -49,17 +53,18 @@ pub mod result;
 pub mod settings;
 #[cfg(feature = "toml")]
 pub mod short;
+mod table;
 mod vecops;
 
-pub use assemble::analyze;
+pub use assemble::{analyze, analyze_expansion};
 pub use error::MbeError;
-pub use fsum::fsum;
+pub use fsum::{fsum, Fsum};
 pub use input::{
     AtomicSpecification, ManyBodyInput, ManyBodyKeywords, ManyBodySpecification, ModelSpec,
     Molecule,
 };
 pub use label::Label;
-pub use plan::{plan, Component, Plan};
+pub use plan::{expansion, plan, Component, Expansion, Plan};
 pub use report::{interaction_energy_svg, summary_table};
-pub use result::{results_from_json, ComponentResult, ManyBodyOutcome, Quantity};
+pub use result::{results_for, results_from_json, ComponentResult, ManyBodyOutcome, Quantity};
 pub use settings::{settings, supports_ghosts, Bsse, Driver, MbeSettings, McLevel};

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use crate::enumerate::{compute_map, estimated_components, ComputeDict, MAX_COMPONENTS};
 use crate::error::MbeError;
 use crate::input::ManyBodyInput;
-use crate::label::Label;
 use crate::settings::{programs, settings, supports_ghosts, Bsse, Driver, MbeSettings};
+use crate::table::{model_json, Table};
 
 /// One component calculation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,16 +104,88 @@ impl Component {
     }
 }
 
-/// A checked input and the component calculations it needs. Build it with [`plan()`]:
-/// [`crate::analyze()`] trusts its fields to be consistent with each other.
+/// A checked input and its expansion without atoms: the settings, the distinct component
+/// calculations as compact ids (model chemistry, real and basis fragments) and QCManyBody's
+/// compute lists over them. This is all [`crate::analyze_expansion`] needs; build it with
+/// [`expansion()`] (cheap: no molecules, no label strings).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct Expansion {
     pub input: ManyBodyInput,
     pub settings: MbeSettings,
+    /// The distinct component calculations (model index = position in `settings.levels`).
+    pub(crate) table: Table,
+    /// Per model chemistry (same order as `settings.levels`), QCManyBody's compute lists.
+    pub(crate) compute: Vec<ComputeDict>,
+    /// Model chemistry labels as spelled inside component labels, by model index.
+    pub(crate) models_json: Vec<String>,
+}
+
+impl Expansion {
+    /// Number of distinct component calculations.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the expansion has no component calculation (never, for a valid input).
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The label of component `id` (`0..len()`), spelled as QCManyBody spells it.
+    pub fn label(&self, id: u32) -> String {
+        let mut s = String::with_capacity(32);
+        self.table
+            .write_label(id, &self.models_json[self.table.model(id) as usize], &mut s);
+        s
+    }
+
+    /// The id of the component whose label is exactly `label`, if it is one of this expansion's.
+    pub fn find_label(&self, label: &str) -> Option<u32> {
+        self.table
+            .find_label(label, &self.models_json, &mut Vec::new())
+    }
+
+    /// Atoms (real and ghost) of component `id`: the atoms of its basis fragments.
+    pub fn natom(&self, id: u32) -> usize {
+        self.table
+            .basis(id)
+            .iter()
+            .map(|&f| self.settings.fragment_sizes[f as usize - 1])
+            .sum()
+    }
+
+    /// Calls `f(i, a)` for each atom of component `id`: `i` its index in the component, `a` its
+    /// 0-based index in the whole molecule.
+    pub(crate) fn for_each_atom(&self, id: u32, mut f: impl FnMut(usize, usize)) {
+        let s = &self.settings;
+        let mut i = 0;
+        for &fr in self.table.basis(id) {
+            let start = s.fragment_starts[fr as usize - 1];
+            for a in start..start + s.fragment_sizes[fr as usize - 1] {
+                f(i, a);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// A checked input and the component calculations it needs, with their atoms. Build it with
+/// [`plan()`]: [`crate::analyze()`] trusts its fields to be consistent with each other.
+/// It dereferences to its [`Expansion`] (`plan.settings`, `plan.input`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub expansion: Expansion,
     /// Distinct components, largest cost first (ties by label).
     pub components: Vec<Component>,
-    /// Per model chemistry, QCManyBody's compute lists (used by the assembly).
-    pub compute: Vec<(String, ComputeDict)>,
+    /// Per component (same order), its id in the expansion.
+    pub(crate) ids: Vec<u32>,
+}
+
+impl std::ops::Deref for Plan {
+    type Target = Expansion;
+    fn deref(&self) -> &Expansion {
+        &self.expansion
+    }
 }
 
 impl Plan {
@@ -140,14 +212,16 @@ impl Plan {
     }
 }
 
-/// Check `input` and list every distinct component calculation it needs (deduplicated across
-/// bsse types and levels), exactly the set QCManyBody's `iterate_molecules` yields.
+/// Check `input` and enumerate its distinct component calculations (deduplicated across bsse
+/// types and levels: exactly the set QCManyBody's `iterate_molecules` yields), without building
+/// their molecules.
 ///
 /// Fails on everything [`crate::settings::settings`] rejects, and with
 /// [`MbeError::InvalidField`] on `max_nbody` when the expansion would need more than
-/// [`MAX_COMPONENTS`] calculations, and with [`MbeError::GhostsUnsupported`] when a component with ghost atoms (cp or vmfc) would run in a
-/// program without ghost atoms (see [`supports_ghosts`]).
-pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
+/// [`MAX_COMPONENTS`] calculations, and with [`MbeError::GhostsUnsupported`] when a component
+/// with ghost atoms (cp or vmfc) would run in a program without ghost atoms (see
+/// [`supports_ghosts`]).
+pub fn expansion(input: &ManyBodyInput) -> Result<Expansion, MbeError> {
     let settings = settings(input)?;
     let estimate = estimated_components(&settings);
     if estimate > MAX_COMPONENTS {
@@ -157,34 +231,27 @@ pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
             format!("that needs up to {estimate} component calculations (limit {MAX_COMPONENTS}); lower max_nbody or use fewer, larger fragments"),
         ));
     }
-    let compute = compute_map(&settings);
-    let progs = programs(input);
-    let mol = &input.molecule;
-
-    let mut seen: BTreeSet<Label> = BTreeSet::new();
-    for (mc, dict) in &compute {
-        for set in dict.all.values() {
-            for (real, basis) in set {
-                seen.insert(Label::new(mc.clone(), real.clone(), basis.clone()));
-            }
-        }
-    }
-
-    let mut components = Vec::with_capacity(seen.len());
-    for label in seen {
+    let (table, compute) = compute_map(&settings);
+    let mut specs = Vec::with_capacity(settings.levels.len());
+    for lvl in &settings.levels {
         let spec = input
             .specification
             .specification
-            .get(&label.model)
+            .get(&lvl.label)
             .ok_or_else(|| {
                 MbeError::field(
                     "specification.specification",
-                    format!("{:?}", progs.keys().collect::<Vec<_>>()),
-                    format!("add model chemistry {:?}", label.model),
+                    format!("{:?}", programs(input).keys().collect::<Vec<_>>()),
+                    format!("add model chemistry {:?}", lvl.label),
                 )
             })?;
-        let ghost = label.ghost();
-        if !ghost.is_empty() && !supports_ghosts(&spec.program) {
+        specs.push(spec);
+    }
+    let ghosts: Vec<bool> = specs.iter().map(|s| supports_ghosts(&s.program)).collect();
+    for id in 0..table.len() as u32 {
+        let model = table.model(id) as usize;
+        let spec = specs[model];
+        if table.nbasis(id) != table.nreal(id) && !ghosts[model] {
             let needs: Vec<&str> = settings
                 .bsse
                 .iter()
@@ -192,11 +259,48 @@ pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
                 .map(|b| b.as_str())
                 .collect();
             return Err(MbeError::GhostsUnsupported {
-                model: label.model.clone(),
+                model: settings.levels[model].label.clone(),
                 program: spec.program.clone(),
                 bsse: needs.join(", "),
             });
         }
+    }
+    let models_json = settings
+        .levels
+        .iter()
+        .map(|l| model_json(&l.label))
+        .collect();
+    Ok(Expansion {
+        input: input.clone(),
+        settings,
+        table,
+        compute,
+        models_json,
+    })
+}
+
+/// Check `input` and list every distinct component calculation it needs (deduplicated across
+/// bsse types and levels), exactly the set QCManyBody's `iterate_molecules` yields, each with its
+/// atoms, ghosts, charge, multiplicity and cost.
+///
+/// Fails as [`expansion()`] does.
+pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
+    let exp = expansion(input)?;
+    let settings = &exp.settings;
+    let mol = &input.molecule;
+    let table = &exp.table;
+
+    let mut components = Vec::with_capacity(table.len());
+    for id in 0..table.len() as u32 {
+        let model = &settings.levels[table.model(id) as usize].label;
+        let spec = &input.specification.specification[model];
+        let real: Vec<usize> = table.real(id).iter().map(|&f| f as usize).collect();
+        let basis: Vec<usize> = table.basis(id).iter().map(|&f| f as usize).collect();
+        let ghost: Vec<usize> = basis
+            .iter()
+            .copied()
+            .filter(|f| !real.contains(f))
+            .collect();
 
         let mut symbols = Vec::new();
         let mut geometry = Vec::new();
@@ -207,8 +311,8 @@ pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
         let mut fragment_multiplicities = Vec::new();
         let mut z_all = 0.0_f64;
         let mut z_real = 0.0_f64;
-        for &f in &label.basis {
-            let is_real = label.real.contains(&f);
+        for &f in &basis {
+            let is_real = real.contains(&f);
             let start = settings.fragment_starts[f - 1];
             let size = settings.fragment_sizes[f - 1];
             let mut idx = Vec::with_capacity(size);
@@ -234,52 +338,49 @@ pub fn plan(input: &ManyBodyInput) -> Result<Plan, MbeError> {
                 fragment_multiplicities.push(1);
             }
         }
-        let molecular_charge: f64 = label
-            .real
-            .iter()
-            .map(|&f| settings.fragment_charges[f - 1])
-            .sum();
-        let molecular_multiplicity: u32 = label
-            .real
+        let molecular_charge: f64 = real.iter().map(|&f| settings.fragment_charges[f - 1]).sum();
+        let molecular_multiplicity: u32 = real
             .iter()
             .map(|&f| settings.fragment_multiplicities[f - 1] - 1)
             .sum::<u32>()
             + 1;
-        components.push(Component {
-            label: label.to_string(),
-            model: label.model.clone(),
-            real: label.real.clone(),
-            basis: label.basis.clone(),
-            ghost,
-            program: spec.program.clone(),
-            method: spec.model.method.clone(),
-            basis_set: spec.model.basis.clone(),
-            keywords: spec.keywords.clone(),
-            driver: settings.driver,
-            symbols,
-            geometry,
-            real_atoms,
-            parent_atoms,
-            fragments,
-            fragment_charges,
-            fragment_multiplicities,
-            molecular_charge,
-            molecular_multiplicity,
-            n_electrons: z_real - molecular_charge,
-            cost: z_all.powi(3),
-        });
+        components.push((
+            id,
+            Component {
+                label: exp.label(id),
+                model: model.clone(),
+                real,
+                basis,
+                ghost,
+                program: spec.program.clone(),
+                method: spec.model.method.clone(),
+                basis_set: spec.model.basis.clone(),
+                keywords: spec.keywords.clone(),
+                driver: settings.driver,
+                symbols,
+                geometry,
+                real_atoms,
+                parent_atoms,
+                fragments,
+                fragment_charges,
+                fragment_multiplicities,
+                molecular_charge,
+                molecular_multiplicity,
+                n_electrons: z_real - molecular_charge,
+                cost: z_all.powi(3),
+            },
+        ));
     }
-    components.sort_by(|a, b| {
+    components.sort_by(|(_, a), (_, b)| {
         b.cost
             .partial_cmp(&a.cost)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| a.label.cmp(&b.label))
     });
-
+    let (ids, components) = components.into_iter().unzip();
     Ok(Plan {
-        input: input.clone(),
-        settings,
+        expansion: exp,
         components,
-        compute,
+        ids,
     })
 }

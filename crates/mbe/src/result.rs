@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::error::MbeError;
-use crate::input::flatten_numbers;
-use crate::plan::Plan;
+use crate::plan::Expansion;
 use crate::settings::{Bsse, Driver, McLevel};
 
 /// The result of one component calculation. Gradients are `natom × 3` and hessians
@@ -54,14 +56,144 @@ fn de_opt_flat<'de, D>(d: D) -> Result<Option<Vec<f64>>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let v: Option<Value> = Option::deserialize(d)?;
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
+    struct OptFlat;
+    impl<'de> Visitor<'de> for OptFlat {
+        type Value = Option<Vec<f64>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("null or a (nested) list of numbers")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
             let mut out = Vec::new();
-            flatten_numbers(&v, &mut out).map_err(serde::de::Error::custom)?;
+            FlatInto(&mut out).deserialize(d)?;
             Ok(Some(out))
         }
+    }
+    d.deserialize_option(OptFlat)
+}
+
+/// Appends a number or the numbers of a (nested) list to the vector, without an intermediate
+/// `serde_json::Value`.
+struct FlatInto<'a>(&'a mut Vec<f64>);
+
+impl<'de> DeserializeSeed<'de> for FlatInto<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FlatInto<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("numbers")
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.push(v);
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.push(v as f64);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.push(v as f64);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(FlatInto(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Read component results from JSON (`{label: {"energy", "gradient"?, "hessian"?}}`) straight
+/// into `exp`'s component ids: `out[id]` is the result of [`Expansion::label`]`(id)`, `None`
+/// where the document has none. Labels that are not `exp`'s are checked and skipped. This is
+/// [`results_from_json`] without a map of label strings (the fast path of `mbe analyze`).
+///
+/// Fails with [`MbeError::Parse`] when the text is not such an object, naming the label whose
+/// value is malformed (a missing or non-numeric energy included).
+pub fn results_for(exp: &Expansion, text: &str) -> Result<Vec<Option<ComponentResult>>, MbeError> {
+    let mut out = vec![None; exp.len()];
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = ResultsSeed {
+        exp,
+        out: &mut out,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    parsed.map_err(|e| MbeError::Parse(format!("component results JSON: {e}")))?;
+    Ok(out)
+}
+
+struct ResultsSeed<'a> {
+    exp: &'a Expansion,
+    out: &'a mut Vec<Option<ComponentResult>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ResultsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResultsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object mapping component labels to {\"energy\", \"gradient\"?, \"hessian\"?}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut key = String::new();
+        let mut scratch = Vec::new();
+        while let Some(id) = map.next_key_seed(KeySeed {
+            exp: self.exp,
+            key: &mut key,
+            scratch: &mut scratch,
+        })? {
+            let r: ComponentResult = map
+                .next_value()
+                .map_err(|e| de::Error::custom(format!("{key}: {e}")))?;
+            if let Some(id) = id {
+                self.out[id as usize] = Some(r);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A map key: the component id of the label (`None` when it is not one of the expansion's);
+/// the text is kept in `key` for error messages.
+struct KeySeed<'a> {
+    exp: &'a Expansion,
+    key: &'a mut String,
+    scratch: &'a mut Vec<u32>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<u32>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<u32>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a component label")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u32>, E> {
+        self.key.clear();
+        self.key.push_str(v);
+        Ok(self
+            .exp
+            .table
+            .find_label(v, &self.exp.models_json, self.scratch))
     }
 }
 
@@ -143,7 +275,7 @@ pub struct ManyBodyOutcome {
 
 impl ManyBodyOutcome {
     /// A ManyBodyResult-style JSON document (QCManyBody's `ManyBodyResult` v1 field names; arrays flat).
-    pub fn to_manybody_result(&self, plan: &Plan) -> Value {
+    pub fn to_manybody_result(&self, plan: &Expansion) -> Value {
         let mut props = Map::new();
         for (k, v) in &self.properties {
             props.insert(k.clone(), v.clone());

@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use matterstack_mbe::{analyze, fsum, plan, summary_table, ComponentResult, Label, ManyBodyInput};
+use matterstack_mbe::{
+    analyze, analyze_expansion, expansion, fsum, plan, results_for, summary_table, ComponentResult,
+    Label, ManyBodyInput,
+};
 use serde_json::Value;
 
 const E_TOL: f64 = 1e-12;
@@ -239,6 +242,22 @@ fn run_file(name: &str) -> Tally {
                 continue;
             }
         };
+        // the label-only path of `mbe analyze` (expansion, results read by id) gives the same
+        // outcome, bit for bit
+        let text = serde_json::to_string(&results).expect("results serialize");
+        let fast = expansion(&input).and_then(|e| {
+            let by_id = results_for(&e, &text)?;
+            analyze_expansion(&e, &by_id.iter().map(Option::as_ref).collect::<Vec<_>>())
+        });
+        match fast {
+            Ok(f) if f == out => {}
+            Ok(_) => t
+                .failures
+                .push(format!("{cname}: expansion path differs from plan path")),
+            Err(e) => t
+                .failures
+                .push(format!("{cname}: expansion path failed: {e}")),
+        }
         let x = &case["expected"];
         let bsse: Vec<&str> = out.bsse.iter().map(|b| b.as_str()).collect();
         let want_bsse: Vec<&str> = x["bsse_type"]

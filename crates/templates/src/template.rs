@@ -35,6 +35,14 @@ pub struct Manifest {
     /// The output parser (see [`crate::parsers::PROGRAMS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parser: Option<String>,
+    /// Files (Jinja strings) that make a checkpoint of a run, relative to the task
+    /// directory: a restart continues from them (`md.cpt`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint: Vec<String>,
+    /// Shell command (a Jinja string) of an attempt that continues from the checkpoint
+    /// instead of starting over; run after the setup lines. Needs `checkpoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_command: Option<String>,
     /// Declared parameters, in form order.
     #[serde(default)]
     pub parameters: Vec<ParamSpec>,
@@ -80,6 +88,10 @@ pub struct Rendered {
     pub output: Option<String>,
     /// Parser name.
     pub parser: Option<String>,
+    /// Rendered checkpoint file names (empty: the template cannot be restarted).
+    pub checkpoint: Vec<String>,
+    /// Rendered restart command, without the setup lines.
+    pub restart_command: Option<String>,
     /// The validated values used.
     pub values: Values,
 }
@@ -102,6 +114,15 @@ impl Rendered {
         let mut lines = self.setup.clone();
         lines.push(self.command.clone());
         lines.join("\n")
+    }
+
+    /// The setup lines and the restart command as one shell script body, when the
+    /// template can continue from a checkpoint.
+    pub fn restart_shell_command(&self) -> Option<String> {
+        let restart = self.restart_command.as_ref()?;
+        let mut lines = self.setup.clone();
+        lines.push(restart.clone());
+        Some(lines.join("\n"))
     }
 }
 
@@ -190,6 +211,11 @@ impl Template {
             value::check_file_name(o)
                 .map_err(|e| self.manifest_err(format!("output '{o}': {e}")))?;
         }
+        if m.restart_command.is_some() && m.checkpoint.is_empty() {
+            return Err(self.manifest_err(
+                "`restart_command` needs `checkpoint`: the files the restart continues from".into(),
+            ));
+        }
         let mut names = BTreeSet::new();
         for p in &m.parameters {
             p.check().map_err(|e| self.manifest_err(e))?;
@@ -252,6 +278,12 @@ impl Template {
         for (i, s) in self.manifest.setup.iter().enumerate() {
             v.push((format!("template.toml:setup[{i}]"), s.clone()));
         }
+        for (i, s) in self.manifest.checkpoint.iter().enumerate() {
+            v.push((format!("template.toml:checkpoint[{i}]"), s.clone()));
+        }
+        if let Some(r) = &self.manifest.restart_command {
+            v.push(("template.toml:restart_command".into(), r.clone()));
+        }
         v
     }
 
@@ -310,7 +342,8 @@ impl Template {
 
     /// Renders already validated values (from [`Template::validate`]).
     ///
-    /// Fails with [`TemplateError::Render`] naming the file and line.
+    /// Fails with [`TemplateError::Render`] naming the file and line, or
+    /// [`TemplateError::Manifest`] when a checkpoint entry renders to an unusable file name.
     pub fn render_values(&self, values: &Values) -> Result<Rendered> {
         let mut files = BTreeMap::new();
         for f in &self.manifest.files {
@@ -334,6 +367,25 @@ impl Template {
                 setup.push(line.to_string());
             }
         }
+        let mut checkpoint = Vec::new();
+        for (i, c) in self.manifest.checkpoint.iter().enumerate() {
+            let label = format!("template.toml:checkpoint[{i}]");
+            let name = render::render_text(self.name(), &label, c, values)?
+                .trim()
+                .to_string();
+            value::check_file_name(&name).map_err(|e| {
+                self.manifest_err(format!("checkpoint[{i}] renders to '{name}': {e}"))
+            })?;
+            checkpoint.push(name);
+        }
+        let restart_command = match &self.manifest.restart_command {
+            Some(r) => Some(
+                render::render_text(self.name(), "template.toml:restart_command", r, values)?
+                    .trim()
+                    .to_string(),
+            ),
+            None => None,
+        };
         Ok(Rendered {
             template: self.name().to_string(),
             program: self.manifest.program.clone(),
@@ -342,6 +394,8 @@ impl Template {
             setup,
             output: self.manifest.output.clone(),
             parser: self.manifest.parser.clone(),
+            checkpoint,
+            restart_command,
             values: values.clone(),
         })
     }

@@ -13,7 +13,8 @@ fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
-/// One text holding every rendered file, the setup lines and the command.
+/// One text holding every rendered file, the setup lines, the command and, for templates
+/// that can restart, the checkpoint files and the restart command.
 fn dump(r: &Rendered) -> String {
     let mut s = String::new();
     for (name, text) in &r.files {
@@ -26,6 +27,12 @@ fn dump(r: &Rendered) -> String {
         s.push_str(&format!("===== setup =====\n{line}\n"));
     }
     s.push_str(&format!("===== command =====\n{}\n", r.command));
+    if !r.checkpoint.is_empty() {
+        s.push_str(&format!("===== checkpoint =====\n{}\n", r.checkpoint.join("\n")));
+    }
+    if let Some(restart) = &r.restart_command {
+        s.push_str(&format!("===== restart command =====\n{restart}\n"));
+    }
     s
 }
 

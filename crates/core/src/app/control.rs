@@ -151,7 +151,47 @@ impl Run {
     }
 }
 
-fn reset(tx: &Tx<'_>, id: &str, status: TaskStatus) -> Result<(), TxError> {
+impl Run {
+    /// Pauses the run: no new attempt starts until `resume`; live attempts
+    /// go on and are recorded when they end. Returns false if it was
+    /// already paused (the first reason is kept).
+    pub fn pause(&mut self, reason: Option<&str>) -> Result<bool> {
+        let _lock = RunLock::acquire(&self.dir)?;
+        self.store().write(|tx| {
+            if tx.paused()?.is_some() {
+                return Ok(false);
+            }
+            let why = reason.unwrap_or("paused by the user");
+            tx.set_paused(Some(why))?;
+            tx.event(None, &format!("paused: {why}"))?;
+            crate::engine::update_run_state(tx)?;
+            Ok(true)
+        })
+    }
+
+    /// Resumes a paused run (a run paused by a failing planner asks the
+    /// planner again at the next step). Returns the reason it was paused
+    /// for, or `None` if it was not paused.
+    pub fn resume(&mut self) -> Result<Option<String>> {
+        let _lock = RunLock::acquire(&self.dir)?;
+        self.store().write(|tx| {
+            let was = tx.paused()?;
+            if was.is_some() {
+                tx.set_paused(None)?;
+                tx.event(None, "resumed")?;
+                crate::engine::update_run_state(tx)?;
+            }
+            Ok(was)
+        })
+    }
+
+    /// Why the run is paused, if it is.
+    pub fn paused(&mut self) -> Result<Option<String>> {
+        self.store().read(|tx| tx.paused())
+    }
+}
+
+pub(super) fn reset(tx: &Tx<'_>, id: &str, status: TaskStatus) -> Result<(), TxError> {
     let pending = status.on(Event::Retry)?;
     tx.reset_retries_used(id)?;
     // Upstream values and conditions are resolved afresh.

@@ -18,6 +18,9 @@ pub struct Explanation {
     pub reasons: Vec<String>,
     /// Attempts so far, oldest first: (number, status, external id, reason).
     pub attempts: Vec<(u32, String, Option<String>, Option<String>)>,
+    /// How each attempt came about, aligned with `attempts`: `run`,
+    /// `retry of N`, `restart of N` (continued from attempt N's checkpoint).
+    pub lineage: Vec<String>,
 }
 
 impl Run {
@@ -67,11 +70,19 @@ impl Run {
                 }),
                 _ => {}
             }
+            if let Some(p) = tx.paused()? {
+                if !t.status.is_terminal() {
+                    reasons.push(format!(
+                        "the run is paused ({p}): nothing new starts until `matterstack resume`"
+                    ));
+                }
+            }
             if let Some(r) = &t.reason {
                 reasons.push(format!("last recorded reason: {r}"));
             }
-            let attempts = tx
-                .attempts_of(task)?
+            let rows = tx.attempts_of(task)?;
+            let lineage = super::restart::lineage(&rows);
+            let attempts = rows
                 .into_iter()
                 .map(|a| (a.n, a.status.to_string(), a.external_id, a.reason))
                 .collect();
@@ -80,6 +91,7 @@ impl Run {
                 status: t.status.to_string(),
                 reasons,
                 attempts,
+                lineage,
             })
         })
     }

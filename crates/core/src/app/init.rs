@@ -122,7 +122,7 @@ fn build(
 
 /// Renders every task's template in memory (nothing is written yet) and
 /// makes those tasks concrete; collects every problem.
-fn render_templates(
+pub(super) fn render_templates(
     root: &Path,
     spec: &mut WorkspaceSpec,
     file: &Path,
@@ -209,7 +209,7 @@ fn used_clusters(
     }
 }
 
-fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {
+pub(super) fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {
     let mut problems = Vec::new();
     for t in &spec.tasks {
         for input in &t.inputs {
@@ -239,7 +239,7 @@ fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {
     }
 }
 
-fn copy_recursive(src: &Path, dst: &Path) -> Result<()> {
+pub(super) fn copy_recursive(src: &Path, dst: &Path) -> Result<()> {
     let meta = fs::metadata(src).map_err(|e| Error::io("read", src, e))?;
     if meta.is_dir() {
         fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;

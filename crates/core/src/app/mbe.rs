@@ -17,8 +17,10 @@
 //! another bsse type or a larger `max_nbody` reuses every calculation already made.
 //!
 //! Programs are driven directly: psi4 (`psi4 --json`, QCSchema v1 in and out, `scf_type pk` unless
-//! given) and xtb (command line; energy from `mol.engrad`, gradient from `gradient`; no ghost atoms,
-//! so nocp only).
+//! given), xtb (command line; energy from `mol.engrad`, gradient from `gradient`; no ghost atoms,
+//! so nocp only) and NWChem (an input deck whose Python block writes `result.json`; ghost atoms
+//! as `bq` centres with basis functions; see `mbe/nwchem.rs`). PySCF is not driven: Debian 12
+//! has no package for it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -29,14 +31,18 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 pub use matterstack_mbe as lib;
-use matterstack_mbe::{Component, ComponentResult, Driver, ManyBodyInput, ManyBodyOutcome, Plan};
+use matterstack_mbe::{
+    Component, ComponentResult, Driver, Expansion, ManyBodyInput, ManyBodyOutcome, Plan,
+};
 
 use super::init::WORKSPACE_FILE;
 use super::{init, InitOptions, Run};
 use crate::{Error, Result};
 
+mod nwchem;
+
 /// Programs `mbe run` can drive.
-pub const PROGRAMS: &[&str] = &["psi4", "xtb"];
+pub const PROGRAMS: &[&str] = &["psi4", "xtb", "nwchem"];
 
 /// Version tag mixed into every cache key (bump when the way inputs are built changes).
 const CACHE_TAG: &str = "matterstack-mbe-cache-v1";
@@ -73,6 +79,40 @@ pub fn plan_file(path: &Path) -> Result<Plan> {
     matterstack_mbe::plan(&input).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
+/// Reads and checks a many-body input and enumerates its components without building their
+/// molecules (see [`matterstack_mbe::expansion`]): all `mbe analyze` needs.
+///
+/// Fails like [`plan_file`].
+pub fn expansion_file(path: &Path) -> Result<Expansion> {
+    let input = read_input(path)?;
+    matterstack_mbe::expansion(&input)
+        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+}
+
+/// Reads component results (`{label: {"energy", "gradient"?, "hessian"?}}`) from a JSON file
+/// straight into `exp`'s component ids (see [`matterstack_mbe::results_for`]).
+///
+/// Fails with [`Error::Input`] naming the file and the malformed entry.
+pub fn read_component_results_for(
+    exp: &Expansion,
+    path: &Path,
+) -> Result<Vec<Option<ComponentResult>>> {
+    let text = read_text(path, "the component results")?;
+    matterstack_mbe::results_for(exp, &text)
+        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+}
+
+/// Assembles results given by component id (see [`read_component_results_for`]).
+///
+/// Fails like [`analyze`].
+pub fn analyze_expansion(
+    exp: &Expansion,
+    results: &[Option<ComponentResult>],
+) -> Result<ManyBodyOutcome> {
+    let by_id: Vec<Option<&ComponentResult>> = results.iter().map(Option::as_ref).collect();
+    matterstack_mbe::analyze_expansion(exp, &by_id).map_err(|e| Error::Input(e.to_string()))
+}
+
 /// Reads component results (`{label: {"energy", "gradient"?, "hessian"?}}`) from a JSON file.
 pub fn read_component_results(path: &Path) -> Result<BTreeMap<String, ComponentResult>> {
     let text = read_text(path, "the component results")?;
@@ -95,7 +135,7 @@ pub fn analyze(
 /// ManyBodyResult fields plus `ret_energy`, `ret_gradient`, `ret_hessian`, `energy_body_dict`,
 /// `gradient_body_dict`, `hessian_body_dict`, `results` and `bsse_type` at the top level (what
 /// `ManyBodyCore.analyze` returns).
-pub fn result_document(plan: &Plan, outcome: &ManyBodyOutcome) -> Value {
+pub fn result_document(plan: &Expansion, outcome: &ManyBodyOutcome) -> Value {
     let mut doc = outcome.to_manybody_result(plan);
     if let Value::Object(m) = &mut doc {
         m.insert("ret_energy".into(), json!(outcome.ret_energy));
@@ -117,7 +157,7 @@ pub fn result_document(plan: &Plan, outcome: &ManyBodyOutcome) -> Value {
 
 /// Writes the result document to `out` and the interaction-energy plot next to it
 /// (`out` with the extension `svg`); returns the plot's path.
-pub fn write_outputs(plan: &Plan, outcome: &ManyBodyOutcome, out: &Path) -> Result<PathBuf> {
+pub fn write_outputs(plan: &Expansion, outcome: &ManyBodyOutcome, out: &Path) -> Result<PathBuf> {
     let doc = result_document(plan, outcome);
     let text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -269,7 +309,8 @@ fn task_id(c: &Component, hash: &str) -> String {
 /// Builds a component's task: its files, its command and its cache key.
 ///
 /// Fails with [`Error::Input`] for a program `mbe run` does not drive, xtb with a hessian, a basis
-/// or an unknown keyword, or a charge that is not an integer.
+/// or an unknown keyword, nwchem with a hessian, an unknown method, no basis or any keyword, or a
+/// charge that is not an integer.
 pub fn prepare(c: &Component) -> Result<PreparedComponent> {
     let hash = component_hash(c)?;
     let task_id = task_id(c, &hash);
@@ -310,6 +351,10 @@ pub fn prepare(c: &Component) -> Result<PreparedComponent> {
                  xtb mol.coord {flags} --grad > xtb.out 2> xtb.err && test -s mol.engrad || \
                  {{ tail -n 30 xtb.out xtb.err >&2; echo \"xtb failed: see $PWD/xtb.out\" >&2; exit 1; }}"
             )
+        }
+        "nwchem" => {
+            files.push(("input.nw".into(), nwchem::deck(c)?));
+            nwchem::COMMAND.to_string()
         }
         other => {
             return Err(Error::Input(format!(
@@ -429,6 +474,7 @@ fn read_task_result(dir: &Path) -> std::result::Result<(String, Value), String> 
     let result = match program {
         "psi4" => read_psi4(&dir.join("result.json"), driver, natom)?,
         "xtb" => read_xtb(dir, driver, natom)?,
+        "nwchem" => nwchem::read(dir, driver, natom)?,
         other => {
             return Err(format!(
                 "unknown program {other:?} in {}",
@@ -1182,6 +1228,42 @@ He 0 0 3
         c.program = "gaussian".into();
         let e = prepare(&c).unwrap_err().to_string();
         assert!(e.contains("gaussian") && e.contains("psi4, xtb"), "{e}");
+    }
+
+    #[test]
+    fn nwchem_decks_have_bq_ghosts_with_basis_functions_and_refuse_what_they_cannot_do() {
+        let p = plan_of(&HE2.replace("psi4", "nwchem"));
+        let ghosted = p
+            .components
+            .iter()
+            .find(|c| !c.ghost.is_empty())
+            .unwrap();
+        let t = prepare(ghosted).unwrap();
+        let deck = &t.files.iter().find(|f| f.0 == "input.nw").unwrap().1;
+        assert!(deck.contains("\n  He 0.0 0.0 0.0\n") || deck.contains("\n  bqHe 0.0 0.0 0.0\n"), "{deck}");
+        assert!(deck.contains("  bqHe library He sto-3g\n"), "{deck}");
+        assert!(deck.contains("  He library He sto-3g\n"), "{deck}");
+        assert!(deck.contains("task_energy('scf')") && deck.contains("task python"), "{deck}");
+        assert!(t.command.contains("nwchem input.nw"), "{}", t.command);
+        let mut c = ghosted.clone();
+        c.driver = Driver::Gradient;
+        let deck = nwchem::deck(&c).unwrap();
+        assert!(deck.contains("task_gradient('scf')"), "{deck}");
+        c.driver = Driver::Hessian;
+        let e = prepare(&c).unwrap_err().to_string();
+        assert!(e.contains("hessian") && e.contains("nwchem"), "{e}");
+        let mut c = ghosted.clone();
+        c.keywords.insert("scf_type".into(), json!("pk"));
+        let e = prepare(&c).unwrap_err().to_string();
+        assert!(e.contains("scf_type") && e.contains("no program keywords"), "{e}");
+        let mut c = ghosted.clone();
+        c.method = "ccsd(t)".into();
+        let e = prepare(&c).unwrap_err().to_string();
+        assert!(e.contains("ccsd(t)") && e.contains("model.method"), "{e}");
+        let mut c = ghosted.clone();
+        c.basis_set = None;
+        let e = prepare(&c).unwrap_err().to_string();
+        assert!(e.contains("model.basis"), "{e}");
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! The application API: what every face (CLI now; TUI and web later) calls.
 //! Faces parse and present; decisions are made here and below.
 
+mod campaign;
 pub mod clusters;
 mod control;
+pub mod evidence;
 mod explain;
+mod external;
 mod init;
 mod logs;
 pub mod mbe;
+pub mod restart;
 mod status;
+pub mod submit;
 pub mod sync;
 pub mod templates;
 
+pub use campaign::Round;
 pub use control::CancelOutcome;
 pub use explain::Explanation;
 pub use init::{init, InitOptions};
@@ -76,8 +82,35 @@ impl Run {
     /// runs one tick and returns what it did. Child processes are detached;
     /// the step can exit while they run.
     pub fn step(&mut self) -> Result<TickReport> {
+        self.step_limited(None)
+    }
+
+    /// [`Run::step`], starting at most `max_new` new attempts.
+    pub fn step_limited(&mut self, max_new: Option<usize>) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
-        engine::tick(&mut self.store, &self.dir, &self.ops)
+        let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, max_new)?;
+        if matches!(report.run_state(), RunState::Completed | RunState::Failed) {
+            // The current workflow is finished: a campaign's planner may
+            // add the next one, which starts in this same step.
+            match self.plan_next()? {
+                Round::Added(ids) => {
+                    let left = max_new.map(|m| m.saturating_sub(report.launched));
+                    let mut next =
+                        engine::tick_limited(&mut self.store, &self.dir, &self.ops, left)?;
+                    next.launched += report.launched;
+                    next.finished += report.finished;
+                    next.planned = ids;
+                    next.children.append(&mut report.children);
+                    report = next;
+                }
+                Round::Paused(reason) => {
+                    report.state = Some(RunState::Paused);
+                    report.warnings.push(reason);
+                }
+                Round::Done | Round::Idle => {}
+            }
+        }
+        Ok(report)
     }
 
     /// Steps until every task is finished and returns the final state.

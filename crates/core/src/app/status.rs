@@ -23,6 +23,9 @@ pub struct RunView {
     pub workspace: String,
     /// Core budget of the local operator.
     pub cores: u32,
+    /// Why the run is paused (no new attempts start), if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
     /// Every task, in declaration order.
     pub tasks: Vec<TaskView>,
 }
@@ -44,6 +47,10 @@ pub struct TaskView {
     /// tasks with a parser.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<serde_json::Value>,
+    /// How the latest attempt came about when it is not the first run:
+    /// `attempt 2 (restart of 1)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<String>,
 }
 
 impl Run {
@@ -62,18 +69,28 @@ impl Run {
                 .map(|s| (s.as_str().to_string(), 0))
                 .collect();
             counts.extend(tx.counts()?);
-            let tasks = tx
-                .task_summaries()?
-                .into_iter()
-                .map(|t| TaskView {
+            let mut tasks = Vec::new();
+            for t in tx.task_summaries()? {
+                // Only tasks tried more than once have a lineage to show.
+                let lineage = if t.attempts > 1 {
+                    let rows = tx.attempts_of(&t.id)?;
+                    super::restart::lineage(&rows)
+                        .pop()
+                        .zip(rows.last())
+                        .map(|(how, a)| format!("attempt {} ({how})", a.n))
+                } else {
+                    None
+                };
+                tasks.push(TaskView {
                     id: t.id,
                     status: t.status.as_str().to_string(),
                     attempts: t.attempts,
                     exit_code: t.exit_code,
                     reason: t.reason,
                     results: t.results.and_then(|r| serde_json::from_str(&r).ok()),
-                })
-                .collect();
+                    lineage,
+                });
+            }
             Ok(RunView {
                 run: run.id,
                 status: run.status,
@@ -81,6 +98,7 @@ impl Run {
                 dir,
                 workspace: run.workspace,
                 cores: run.core_budget,
+                paused: tx.paused()?,
                 tasks,
             })
         })

@@ -77,29 +77,68 @@ pub fn params_from_args(set: &[String], file: Option<&Path>) -> Result<Map<Strin
 }
 
 /// Renders a workspace task's template in memory and makes the task
-/// concrete: its command becomes the template's, and its parser and output
-/// file come from the template unless the task sets them.
+/// concrete: its command becomes the template's, and its parser, output
+/// file, checkpoint files and restart command come from the template unless
+/// the task sets them. For every task (template or not) the checkpoint files
+/// are added to declared `outputs`, so that remote operators fetch them back
+/// with the outputs and `matterstack restart` finds them.
 ///
 /// Returns the files to write into the task directory, or a message for
-/// the workspace's problem list.
+/// the workspace's problem list (a bad template value, a checkpoint path
+/// leaving the task directory, a restart command without checkpoint files).
 pub fn resolve_task(
     task: &mut TaskSpec,
     workspace: &Path,
 ) -> std::result::Result<Option<Rendered>, String> {
-    let Some(name) = task.template.clone() else {
-        return Ok(None);
+    let rendered = match task.template.clone() {
+        None => None,
+        Some(name) => {
+            let t = library::find(&name, &search_dirs(Some(workspace)))
+                .map_err(|e| format!("task \"{}\": template: {e}", task.id))?;
+            let rendered = t
+                .render(&task.params)
+                .map_err(|e| format!("task \"{}\": template {name}: {e}", task.id))?;
+            task.command = Some(Command::Shell(rendered.shell_command()));
+            if task.parser.is_none() {
+                task.parser = rendered.parser.clone();
+            }
+            if task.output.is_none() {
+                task.output = rendered.output.clone();
+            }
+            if task.checkpoint.is_empty() {
+                task.checkpoint = rendered.checkpoint.clone();
+            }
+            if task.restart_command.is_none() {
+                task.restart_command = rendered.restart_shell_command().map(Command::Shell);
+            }
+            Some(rendered)
+        }
     };
-    let t = library::find(&name, &search_dirs(Some(workspace)))
-        .map_err(|e| format!("task \"{}\": template: {e}", task.id))?;
-    let rendered = t
-        .render(&task.params)
-        .map_err(|e| format!("task \"{}\": template {name}: {e}", task.id))?;
-    task.command = Some(Command::Shell(rendered.shell_command()));
-    if task.parser.is_none() {
-        task.parser = rendered.parser.clone();
+    check_checkpoint(task)?;
+    for c in &task.checkpoint {
+        if !task.outputs.is_empty() && !task.outputs.contains(c) {
+            task.outputs.push(c.clone());
+        }
     }
-    if task.output.is_none() {
-        task.output = rendered.output.clone();
+    Ok(rendered)
+}
+
+/// Checkpoint entries must name files inside the task directory, and a
+/// restart command needs them.
+fn check_checkpoint(task: &TaskSpec) -> std::result::Result<(), String> {
+    for c in &task.checkpoint {
+        matterstack_templates::value::check_file_name(c).map_err(|e| {
+            format!(
+                "task \"{}\": checkpoint \"{c}\": {e}; name a file in the task directory, e.g. checkpoint = [\"md.cpt\"]",
+                task.id
+            )
+        })?;
     }
-    Ok(Some(rendered))
+    if task.restart_command.is_some() && task.checkpoint.is_empty() {
+        return Err(format!(
+            "task \"{}\": restart_command is set but checkpoint is empty; list the files it continues from, e.g. checkpoint = [\"md.cpt\"]",
+            task.id
+        ));
+    }
+    Ok(())
 }

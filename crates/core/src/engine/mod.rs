@@ -37,6 +37,11 @@ pub enum RunState {
     Completed,
     /// Every task is finished and at least one failed, was cancelled or skipped.
     Failed,
+    /// Nothing can go on until a person answers (human/manual tasks).
+    Waiting,
+    /// Paused by the user or by a failing planner: no new attempts start;
+    /// live ones are still recorded when they end.
+    Paused,
 }
 
 impl RunState {
@@ -46,6 +51,8 @@ impl RunState {
             RunState::Running => "RUNNING",
             RunState::Completed => "COMPLETED",
             RunState::Failed => "FAILED",
+            RunState::Waiting => "WAITING_EXTERNAL",
+            RunState::Paused => "PAUSED",
         }
     }
 }
@@ -67,6 +74,8 @@ pub struct TickReport {
     pub children: Vec<std::process::Child>,
     /// The run's state after the tick.
     pub state: Option<RunState>,
+    /// Tasks a campaign's planner added in this step.
+    pub planned: Vec<String>,
 }
 
 impl TickReport {
@@ -90,11 +99,24 @@ struct ToLaunch {
 /// Fails only on store or filesystem errors; a task whose process cannot be
 /// started is recorded as a failed attempt, not returned as an error.
 pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickReport> {
+    tick_limited(store, run_dir, ops, None)
+}
+
+/// [`tick`], starting at most `max_new` new attempts (a share of a global
+/// limit on jobs in flight across runs, see `app::submit`).
+pub fn tick_limited(
+    store: &mut Store,
+    run_dir: &Path,
+    ops: &Operators,
+    max_new: Option<usize>,
+) -> Result<TickReport> {
     let mut report = TickReport::default();
     crate::transport::log::record("engine", "tick");
     let (to_launch, state) = store.write(|tx| {
         let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
-        to_launch.extend(schedule(tx, run_dir, ops)?);
+        if tx.paused()?.is_none() {
+            to_launch.extend(schedule(tx, run_dir, ops, max_new)?);
+        }
         let state = if to_launch.is_empty() {
             Some(update_run_state(tx)?)
         } else {
@@ -106,11 +128,24 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
     if to_launch.is_empty() {
         return Ok(report);
     }
-    let mut results = Vec::with_capacity(to_launch.len());
-    for l in &to_launch {
-        let launched = stage_upstream_files(run_dir, &l.task_id, &l.spec)
-            .and_then(|()| ops.get(&Operators::key_for(&l.spec)))
-            .and_then(|op| {
+    // One launch_many per operator (SLURM sends a sweep's points as one job
+    // array); the results keep to_launch's order.
+    let mut slots: Vec<Option<Result<Launched>>> = to_launch.iter().map(|_| None).collect();
+    let mut by_op: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    for (i, l) in to_launch.iter().enumerate() {
+        match stage_upstream_files(run_dir, &l.task_id, &l.spec) {
+            Ok(()) => by_op
+                .entry(Operators::key_for(&l.spec))
+                .or_default()
+                .push(i),
+            Err(e) => slots[i] = Some(Err(e)),
+        }
+    }
+    for (key, idx) in by_op {
+        let batch: Vec<(AttemptRef<'_>, &TaskSpec)> = idx
+            .iter()
+            .map(|&i| {
+                let l = &to_launch[i];
                 let a = AttemptRef {
                     run_dir,
                     task_id: &l.task_id,
@@ -119,10 +154,33 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
                     external_id: None,
                     outputs: &l.spec.outputs,
                 };
-                op.launch(&a, &l.spec)
-            });
-        results.push(launched);
+                (a, &l.spec)
+            })
+            .collect();
+        let launched = match ops.get(&key) {
+            Ok(op) => op.launch_many(&batch),
+            Err(e) => {
+                let reason = e.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(Error::Input(reason.clone())))
+                    .collect()
+            }
+        };
+        for (i, r) in idx.into_iter().zip(launched) {
+            slots[i] = Some(r);
+        }
     }
+    let mut results: Vec<Result<Launched>> = slots
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Error::Scheduler(
+                    "the operator gave no launch result".into(),
+                ))
+            })
+        })
+        .collect();
     report.launched = to_launch.len();
     if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_LAUNCH").is_some() {
         // Fault injection for the crash tests: die after the external
@@ -142,6 +200,9 @@ pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickRe
                         None,
                         None,
                     )?;
+                    if crate::model::spec::EXTERNAL_OPERATORS.contains(&l.spec.operator.as_str()) {
+                        await_external(tx, &l.task_id)?;
+                    }
                     report.children.extend(child.take());
                 }
                 Err(e) if e.is_transient() => {
@@ -301,18 +362,23 @@ fn reconcile(
                     reason,
                     ended_at,
                 } => {
-                    finish(
-                        tx,
-                        a.id,
-                        &a.task_id,
-                        Outcome::Failed(code, reason),
-                        None,
-                        ended_at,
-                    )?;
+                    let outcome = if is_infrastructure_failure(&reason) {
+                        Outcome::Transient(code, reason)
+                    } else {
+                        Outcome::Failed(code, reason)
+                    };
+                    finish(tx, a.id, &a.task_id, outcome, None, ended_at)?;
                     report.finished += 1;
                 }
                 Observation::Lost { reason } => {
-                    fail(tx, a.id, &a.task_id, reason)?;
+                    // A job a scheduler lost is an infrastructure failure;
+                    // a local process that vanished is not retried by policy.
+                    let outcome = if name.contains('@') {
+                        Outcome::Transient(None, reason)
+                    } else {
+                        Outcome::Failed(None, reason)
+                    };
+                    finish(tx, a.id, &a.task_id, outcome, None, None)?;
                     report.finished += 1;
                 }
             }
@@ -426,7 +492,12 @@ fn walltime_exceeded(
 
 /// Records CREATED attempts for READY tasks that fit: local tasks within the
 /// core budget, cluster tasks within each cluster's `max_jobs`.
-fn schedule(tx: &Tx<'_>, run_dir: &Path, ops: &Operators) -> Result<Vec<ToLaunch>, TxError> {
+fn schedule(
+    tx: &Tx<'_>,
+    run_dir: &Path,
+    ops: &Operators,
+    max_new: Option<usize>,
+) -> Result<Vec<ToLaunch>, TxError> {
     let budget = tx.run()?.core_budget;
     let mut free_cores = budget.saturating_sub(tx.cores_in_use("local")?);
     let mut free_jobs: std::collections::HashMap<String, u32> = Default::default();
@@ -435,6 +506,9 @@ fn schedule(tx: &Tx<'_>, run_dir: &Path, ops: &Operators) -> Result<Vec<ToLaunch
     // What does not fit is skipped on (id, cores, operator) alone; only the
     // tasks that start are read in full.
     for (id, cores, key) in tx.ready_tasks(free_cores as usize * 4 + 256)? {
+        if max_new.is_some_and(|m| out.len() >= m) {
+            break;
+        }
         let capacity = match ops.get(&key) {
             Ok(op) => op.capacity(),
             Err(e) => {
@@ -504,6 +578,20 @@ fn schedule(tx: &Tx<'_>, run_dir: &Path, ops: &Operators) -> Result<Vec<ToLaunch
     Ok(out)
 }
 
+/// Marks a task whose attempt was handed to a person WAITING_EXTERNAL.
+fn await_external(tx: &Tx<'_>, id: &str) -> Result<(), TxError> {
+    if let Some(t) = tx.task(id)? {
+        if t.status.is_live() {
+            tx.set_task(id, t.status.on(Event::AwaitExternal)?, None, None)?;
+            tx.event(
+                Some(id),
+                &format!("waiting for a person (operator {})", t.spec.operator),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Fails a ready task that cannot be started (unusable operator, missing
 /// upstream value), recording an attempt that carries the reason.
 fn fail_unstarted(tx: &Tx<'_>, id: &str, key: &str, reason: String) -> Result<(), TxError> {
@@ -562,6 +650,21 @@ pub(crate) enum Outcome {
     Succeeded,
     /// Exit code (if any) and reason.
     Failed(Option<i32>, String),
+    /// An infrastructure failure (node failure, preemption, a job lost by
+    /// the scheduler): retried under the task's `transient_retries` before
+    /// its ordinary `retries` are touched.
+    Transient(Option<i32>, String),
+}
+
+/// The default number of automatic retries after infrastructure failures.
+pub const DEFAULT_TRANSIENT_RETRIES: u32 = 3;
+
+/// True for a scheduler's reason that names an infrastructure failure
+/// (the labels of `schedulers::FailureKind` that are transient).
+pub fn is_infrastructure_failure(reason: &str) -> bool {
+    ["NODE_FAIL", "PREEMPTED", "BOOT_FAIL"]
+        .iter()
+        .any(|l| reason.starts_with(l))
 }
 
 /// Applies the end of an attempt to the attempt, its task and the task's
@@ -580,7 +683,7 @@ fn finish(
     let ended_at = ended_at.or(Some(now_ms()));
     let (attempt_event, code, reason) = match &outcome {
         Outcome::Succeeded => (Event::Succeeded, Some(0), None),
-        Outcome::Failed(code, reason) => {
+        Outcome::Failed(code, reason) | Outcome::Transient(code, reason) => {
             (Event::Failed { retry: false }, *code, Some(reason.as_str()))
         }
     };
@@ -597,6 +700,30 @@ fn finish(
         // The task was cancelled meanwhile; the attempt's end changes nothing.
         return Ok(());
     }
+    let outcome = match outcome {
+        Outcome::Transient(code, reason) => {
+            let limit = task
+                .spec
+                .transient_retries
+                .unwrap_or(DEFAULT_TRANSIENT_RETRIES);
+            if tx.transient_used(task_id)? < limit {
+                let used = tx.bump_transient_used(task_id)?;
+                let why = format!(
+                    "resubmitting after an infrastructure failure ({used} of {limit}): {reason}"
+                );
+                tx.set_task(
+                    task_id,
+                    task.status.on(Event::Failed { retry: true })?,
+                    code,
+                    Some(&why),
+                )?;
+                tx.event(Some(task_id), &why)?;
+                return Ok(());
+            }
+            Outcome::Failed(code, reason)
+        }
+        other => other,
+    };
     match outcome {
         Outcome::Succeeded => {
             tx.set_task(task_id, task.status.on(Event::Succeeded)?, Some(0), None)?;
@@ -620,6 +747,7 @@ fn finish(
                 }
             }
         }
+        Outcome::Transient(..) => {}
     }
     Ok(())
 }
@@ -660,7 +788,17 @@ pub(crate) fn block_dependants(tx: &Tx<'_>, task_id: &str, reason: &str) -> Resu
 /// Derives the run's state from its tasks and stores it.
 pub(crate) fn update_run_state(tx: &Tx<'_>) -> Result<RunState, TxError> {
     let state = if tx.has_unfinished()? {
-        RunState::Running
+        // Paused once nothing runs any more (live attempts are still
+        // followed to their end).
+        if tx.paused()?.is_some() && !tx.has_running()? {
+            RunState::Paused
+        } else if tx.only_waiting_external()? {
+            RunState::Waiting
+        } else {
+            RunState::Running
+        }
+    } else if tx.paused()?.is_some() {
+        RunState::Paused
     } else if tx.has_unsuccessful()? {
         RunState::Failed
     } else {

@@ -153,3 +153,79 @@ fn a_live_adopted_attempt_is_not_launched_again() {
     tick_until_done(&run);
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "ran\n");
 }
+
+/// A run with one task `t` (its extra TOML lines given) and an attempt
+/// recorded and started, as a tick would leave it.
+fn started(dir: &Path, extra: &str) -> (PathBuf, Store, i64) {
+    std::fs::write(
+        dir.join("matterstack.toml"),
+        format!("[[tasks]]\nid = \"t\"\ncommand = \"true\"\noperator = \"slurm\"\ncluster = \"hpc\"\n{extra}\n[[tasks]]\nid = \"after\"\ncommand = \"true\"\ndepends_on = [\"t\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("clusters.toml"),
+        "[clusters.hpc]\nhost = \"h\"\nproject_root = \"/p\"\nscratch_root = \"/s\"\n",
+    )
+    .unwrap();
+    let run = app::init(dir, &InitOptions { run_id: Some("r".into()) }).unwrap();
+    let mut store = Store::open(&run.join("state.sqlite")).unwrap();
+    let id = start_attempt(&mut store);
+    (run, store, id)
+}
+
+fn start_attempt(store: &mut Store) -> i64 {
+    store
+        .write(|tx| {
+            let task = tx.task("t")?.unwrap();
+            let n = task.attempts + 1;
+            let id = tx.insert_attempt("t", n, &format!("tok-{n}"), "slurm@hpc", None)?;
+            tx.set_task("t", task.status.on(Event::Launched)?, None, None)?;
+            Ok(id)
+        })
+        .unwrap()
+}
+
+fn end_with(store: &mut Store, attempt: i64, outcome: Outcome) -> TaskStatus {
+    store
+        .write(|tx| {
+            finish(tx, attempt, "t", outcome, None, None)?;
+            Ok(tx.task("t")?.unwrap().status)
+        })
+        .unwrap()
+}
+
+#[test]
+fn infrastructure_failures_are_resubmitted_within_their_own_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_run, mut store, a1) = started(dir.path(), "transient_retries = 2");
+    let node_fail = || Outcome::Transient(None, "NODE_FAIL: reported by slurm for job 7".into());
+    assert_eq!(end_with(&mut store, a1, node_fail()), TaskStatus::Ready);
+    let a2 = start_attempt(&mut store);
+    let preempted = Outcome::Transient(None, "PREEMPTED: reported by slurm for job 8".into());
+    assert_eq!(end_with(&mut store, a2, preempted), TaskStatus::Ready);
+    // The third infrastructure failure exceeds the limit; `retries` is 0.
+    let a3 = start_attempt(&mut store);
+    assert_eq!(end_with(&mut store, a3, node_fail()), TaskStatus::Failed);
+    let (reason, after, attempts) = store
+        .read(|tx| {
+            let t = tx.task("t")?.unwrap();
+            Ok((t.reason, tx.task("after")?.unwrap().status, tx.attempts_of("t")?))
+        })
+        .unwrap();
+    assert!(reason.unwrap().starts_with("NODE_FAIL"));
+    assert_eq!(after, TaskStatus::Skipped);
+    // Lineage: each resubmission continues from the previous attempt.
+    assert_eq!(attempts[1].parent, Some(attempts[0].id));
+    assert_eq!(attempts[1].kind, "retry");
+}
+
+#[test]
+fn an_ordinary_failure_does_not_use_the_infrastructure_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_run, mut store, a1) = started(dir.path(), "");
+    let exit3 = Outcome::Failed(Some(3), "exit code 3".into());
+    assert_eq!(end_with(&mut store, a1, exit3), TaskStatus::Failed);
+    assert!(is_infrastructure_failure("BOOT_FAIL: node n1"));
+    assert!(!is_infrastructure_failure("TIMEOUT: reported by slurm"));
+    assert!(!is_infrastructure_failure("OUT_OF_MEMORY"));
+}

@@ -134,6 +134,13 @@ pub struct Limits {
     pub burst: u32,
     /// Concurrent file transfers.
     pub concurrent_transfers: u32,
+    /// Most elements in one SLURM job array (keep it at or below the
+    /// cluster's `MaxArraySize`); larger sweeps are split into several arrays.
+    pub max_array_size: u32,
+    /// Elements of one job array running at once (`--array=…%N`); unset: no
+    /// limit beyond the scheduler's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub array_parallel: Option<u32>,
 }
 
 impl Default for Limits {
@@ -143,6 +150,8 @@ impl Default for Limits {
             commands_per_second: 5.0,
             burst: 10,
             concurrent_transfers: 4,
+            max_array_size: 1000,
+            array_parallel: None,
         }
     }
 }
@@ -238,6 +247,11 @@ impl ClusterProfile {
         {
             p.push(format!("cluster \"{name}\": limits.max_jobs, burst and concurrent_transfers must be at least 1"));
         }
+        if self.limits.max_array_size == 0 || self.limits.array_parallel == Some(0) {
+            p.push(format!(
+                "cluster \"{name}\": limits.max_array_size and limits.array_parallel must be at least 1 (leave array_parallel unset for no limit)"
+            ));
+        }
         for (field, v) in [
             ("partition", &self.partition),
             ("qos", &self.qos),
@@ -289,6 +303,7 @@ mod tests {
         [clusters.hpc.limits]
         max_jobs = 50
         commands_per_second = 2.0
+        array_parallel = 8
     "#;
 
     #[test]
@@ -300,6 +315,8 @@ mod tests {
         assert_eq!(p.transport, TransportKind::Ssh);
         assert_eq!(p.limits.max_jobs, 50);
         assert_eq!(p.limits.burst, 10, "unset limits keep their defaults");
+        assert_eq!(p.limits.max_array_size, 1000);
+        assert_eq!(p.limits.array_parallel, Some(8));
     }
 
     #[test]
@@ -314,6 +331,7 @@ mod tests {
             ssh_options = ["-F/tmp/x"]
             [clusters."bad/name".limits]
             commands_per_second = 0.0
+            max_array_size = 0
         "#;
         let all = ClustersFile::parse(bad).unwrap_err().join("\n");
         for needle in [
@@ -325,6 +343,7 @@ mod tests {
             "partition = \"x;rm\"",
             "ssh_options",
             "commands_per_second",
+            "limits.max_array_size and limits.array_parallel must be at least 1",
         ] {
             assert!(all.contains(needle), "missing {needle} in {all}");
         }

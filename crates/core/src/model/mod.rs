@@ -5,8 +5,10 @@ pub mod dag;
 pub mod ids;
 pub mod refs;
 pub mod resources;
+pub mod response;
 pub mod spec;
 pub mod state;
+pub mod sweep;
 
 pub use spec::{Command, RunSettings, TaskSpec, WorkspaceSpec};
 pub use state::{AttemptStatus, Event, Status, TaskStatus};

@@ -14,11 +14,11 @@ use super::{dag, ids, resources};
 use crate::Error;
 
 /// Operators this build can run tasks on.
-pub const OPERATORS: &[&str] = &["local", "slurm", "pbs", "ssh"];
+pub const OPERATORS: &[&str] = &["local", "slurm", "pbs", "ssh", "human", "manual"];
 /// Operators that need a `cluster`.
 pub const CLUSTER_OPERATORS: &[&str] = &["slurm", "pbs", "ssh"];
-/// Operators that are part of the design but not in this build yet.
-pub const PLANNED_OPERATORS: &[&str] = &["manual", "human"];
+/// Operators that wait for a person (the task is WAITING_EXTERNAL).
+pub const EXTERNAL_OPERATORS: &[&str] = &["human", "manual"];
 
 /// A parsed and validated `matterstack.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -40,6 +40,23 @@ pub struct RunSettings {
     pub cores: Option<u32>,
     /// Free text shown by `status`.
     pub description: Option<String>,
+    /// The workflow's priority among runs driven together by `submit`
+    /// (higher first; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// A campaign's planner: a program (any language, run in the workspace
+    /// directory) that reads the run's state and results as JSON on stdin
+    /// whenever every task is finished and prints the next tasks
+    /// (`{"tasks": [...]}`) or `{"done": true}` on stdout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner: Option<Command>,
+    /// Seconds a planner may take before it is killed (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner_timeout_s: Option<u64>,
+    /// The most planner rounds (default 1000): a guard against a planner
+    /// that never says done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<u32>,
 }
 
 /// What a task runs: a string for `sh -c`, or an argv array run directly.
@@ -101,6 +118,11 @@ pub struct TaskSpec {
     /// Automatic retries after a failure.
     #[serde(default)]
     pub retries: u32,
+    /// Automatic new attempts after infrastructure failures — NODE_FAIL,
+    /// PREEMPTED, BOOT_FAIL, a job the scheduler lost — counted apart from
+    /// `retries` (default 3; 0 turns it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient_retries: Option<u32>,
     /// When true, a failure does not fail the run, and dependants still run.
     #[serde(default)]
     pub allow_failure: bool,
@@ -158,6 +180,14 @@ pub struct TaskSpec {
     /// (default: the task's command).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_command: Option<Command>,
+    /// A parameter sweep, expanded at parse time into one task per point
+    /// (`{ x = [0.1, 0.2] }` for a grid, `{ points = [{ x = 1 }, …] }` for a
+    /// list); see `model::sweep`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sweep: BTreeMap<String, serde_json::Value>,
+    /// Set by the sweep expansion on each point: the id of the swept task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_of: Option<String>,
 }
 
 fn is_zero(n: &i32) -> bool {
@@ -201,6 +231,10 @@ impl WorkspaceSpec {
         let mut spec: WorkspaceSpec = toml::from_str(text).map_err(|e| Error::Spec {
             file: file.to_path_buf(),
             problems: vec![toml_message(text, &e)],
+        })?;
+        super::sweep::expand(&mut spec).map_err(|problems| Error::Spec {
+            file: file.to_path_buf(),
+            problems,
         })?;
         // References to upstream tasks become dependencies before the DAG
         // is checked (so a reference cycle is reported as a cycle).
@@ -259,6 +293,7 @@ fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) 
         (Some(Command::Argv(v)), None) if v.is_empty() || v[0].is_empty() => problems.push(format!(
             "task \"{id}\": command array is empty; its first element is the program to run"
         )),
+        (None, None) if EXTERNAL_OPERATORS.contains(&t.operator.as_str()) => {}
         (None, None) => problems.push(format!(
             "task \"{id}\": no command; give command = \"…\" or template = \"psi4/energy\" (see `matterstack template list`)"
         )),
@@ -379,19 +414,27 @@ fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) 
         }
     }
     if !OPERATORS.contains(&t.operator.as_str()) {
-        if PLANNED_OPERATORS.contains(&t.operator.as_str()) {
+        problems.push(format!(
+            "task \"{id}\": unknown operator \"{}\"; use one of: {}",
+            t.operator,
+            OPERATORS.join(", ")
+        ));
+    }
+    if t.operator == "human" {
+        if t.command.is_some() || t.template.is_some() {
             problems.push(format!(
-                "task \"{id}\": operator \"{}\" is not available in this build yet; use one of: {}",
-                t.operator,
-                OPERATORS.join(", ")
-            ));
-        } else {
-            problems.push(format!(
-                "task \"{id}\": unknown operator \"{}\"; use one of: {}",
-                t.operator,
-                OPERATORS.join(", ")
+                "task \"{id}\": a human task runs no command; remove command/template and describe the decision in instructions = \"…\""
             ));
         }
+        if let Some(schema) = &t.schema {
+            if let Err(e) = super::response::check_schema(schema) {
+                problems.push(format!("task \"{id}\": {e}"));
+            }
+        }
+    } else if t.schema.is_some() {
+        problems.push(format!(
+            "task \"{id}\": schema is only used by operator = \"human\"; remove it or change the operator"
+        ));
     }
 }
 

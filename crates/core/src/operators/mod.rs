@@ -3,6 +3,7 @@
 //! over all live attempts of an operator at once, so a scheduler-backed
 //! operator can answer with one status query per tick.
 
+pub mod external;
 pub mod local;
 pub mod slurm;
 
@@ -118,6 +119,15 @@ pub trait Operator {
     /// failure fails the attempt.
     fn launch(&self, attempt: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched>;
 
+    /// Starts several attempts at once; returns one result per attempt, in
+    /// order, each meaning what [`Operator::launch`]'s result means. An
+    /// operator may submit them together (the SLURM operator sends the
+    /// points of one sweep as one job array); the default launches them one
+    /// by one.
+    fn launch_many(&self, batch: &[(AttemptRef<'_>, &TaskSpec)]) -> Vec<Result<Launched>> {
+        batch.iter().map(|(a, t)| self.launch(a, t)).collect()
+    }
+
     /// Observes many attempts at once; returns one observation per attempt,
     /// in order. Never fails as a whole: an attempt that cannot be read is
     /// reported as [`Observation::Lost`] or [`Observation::Running`].
@@ -169,6 +179,8 @@ impl Operators {
         }
         let op: Rc<dyn Operator> = match key.split_once('@') {
             None if key == "local" => Rc::new(local::LocalOperator),
+            None if key == "human" => Rc::new(external::HumanOperator),
+            None if key == "manual" => Rc::new(external::ManualOperator),
             Some((kind @ ("slurm" | "ssh" | "pbs"), cluster)) => {
                 let profile = self.clusters.get(cluster).ok_or_else(|| {
                     Error::Input(format!(

@@ -17,6 +17,8 @@
 //! Status is one batched `squeue` per tick plus the jobs' own exit markers,
 //! read in the same remote command; a marker wins over the scheduler.
 
+mod array;
+
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
@@ -31,8 +33,8 @@ use matterstack_schedulers::politeness::TokenBucket;
 use matterstack_schedulers::script::render_pbs_script;
 use matterstack_schedulers::script::{render_slurm_script, JobSpec};
 use matterstack_schedulers::slurm::{
-    classify_sbatch_error, is_invalid_job_id_error, parse_sbatch_parsable, parse_squeue_lenient,
-    squeue_command, SqueueRow,
+    array_element, classify_sbatch_error, is_invalid_job_id_error, parse_sbatch_parsable,
+    parse_squeue_lenient, squeue_command, SqueueRow,
 };
 use matterstack_schedulers::{job_name, token_from_job_name, ExitMarker, FailureKind, Phase};
 use serde::{Deserialize, Serialize};
@@ -134,6 +136,20 @@ impl Limiter {
 }
 
 const SEP: &str = "@@MS-SECTION@@";
+
+/// The file in an array element's job directory naming its array job and
+/// index (`<array job name> <index>`), written before the array's sbatch.
+const ARRAY_FILE: &str = "array";
+
+/// One job ready to submit (see [`SlurmOperator::prepare`]).
+struct Prepared {
+    /// Project (job) directory.
+    p: String,
+    /// Scratch directory.
+    s: String,
+    /// Shell lines creating the directories and writing job.sh and job_info.json.
+    write: String,
+}
 
 impl SlurmOperator {
     /// An operator for `cluster` in run `run_id`. Connects lazily.
@@ -256,6 +272,25 @@ impl SlurmOperator {
         }
     }
 
+    /// A job spec holding only the resources `task` asks for (profile
+    /// defaults filled in); two tasks with equal ones can share a job array.
+    fn resources(&self, task: &TaskSpec) -> JobSpec {
+        JobSpec {
+            cores: task.cores,
+            memory_mb: task
+                .memory
+                .as_deref()
+                .and_then(|m| resources::parse_memory_mb(m).ok()),
+            walltime_secs: task.walltime_secs(),
+            partition: task.partition.clone().or(self.profile.partition.clone()),
+            qos: task.qos.clone().or(self.profile.qos.clone()),
+            account: task.account.clone().or(self.profile.account.clone()),
+            gres: task.gres.clone(),
+            constraint: task.constraint.clone(),
+            ..JobSpec::default()
+        }
+    }
+
     /// The job script for an attempt.
     fn script(
         &self,
@@ -266,8 +301,10 @@ impl SlurmOperator {
         name: &str,
     ) -> Result<String> {
         let info = quote(&format!("{p}/job_info.json"));
+        // An array element's id is <array job id>_<index> (what squeue and
+        // scancel use), not its own SLURM_JOB_ID.
         let running = format!(
-            "sed -i -e 's/^  \"status\": .*/  \"status\": \"RUNNING\",/' -e \"s/^  \\\"scheduler_id\\\": .*/  \\\"scheduler_id\\\": \\\"$SLURM_JOB_ID\\\",/\" -e \"s/^  \\\"started_at\\\": .*/  \\\"started_at\\\": $(date +%s)000,/\" {info}"
+            "ms_sid=${{SLURM_ARRAY_JOB_ID:+${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID}}; ms_sid=${{ms_sid:-$SLURM_JOB_ID}}\nsed -i -e 's/^  \"status\": .*/  \"status\": \"RUNNING\",/' -e \"s/^  \\\"scheduler_id\\\": .*/  \\\"scheduler_id\\\": \\\"$ms_sid\\\",/\" -e \"s/^  \\\"started_at\\\": .*/  \\\"started_at\\\": $(date +%s)000,/\" {info}"
         );
         let cmd = match &task.command {
             Some(Command::Shell(c)) => format!("sh -c {}", quote(c)),
@@ -308,22 +345,11 @@ impl SlurmOperator {
             workdir: s.to_string(),
             stdout: format!("{p}/stdout"),
             stderr: format!("{p}/stderr"),
-            cores: task.cores,
-            memory_mb: task
-                .memory
-                .as_deref()
-                .and_then(|m| resources::parse_memory_mb(m).ok()),
-            walltime_secs: task.walltime_secs(),
-            partition: task.partition.clone().or(self.profile.partition.clone()),
-            qos: task.qos.clone().or(self.profile.qos.clone()),
-            account: task.account.clone().or(self.profile.account.clone()),
-            gres: task.gres.clone(),
-            constraint: task.constraint.clone(),
             setup_lines: setup,
             env,
             command,
             marker_dir: p.to_string(),
-            ..JobSpec::default()
+            ..self.resources(task)
         };
         match &self.job_template {
             None if self.pbs.is_some() => {
@@ -334,6 +360,34 @@ impl SlurmOperator {
                 .map_err(|e| Error::Input(format!("task \"{}\": {e}", a.task_id))),
             Some(t) => self.render_site_script(t, task, &spec, a),
         }
+    }
+
+    /// Prepares one job: renders its script (named `name`), uploads and
+    /// verifies its inputs, and returns the shell lines (for `set -e`) that
+    /// create its directories and write `job.sh` and `job_info.json`.
+    ///
+    /// Fails when the script cannot be rendered (a user error) or the upload
+    /// fails (transient or permanent, as the transport says).
+    fn prepare(&self, a: &AttemptRef<'_>, task: &TaskSpec, name: &str) -> Result<Prepared> {
+        let (p, s) = self.dirs(a.task_id, a.n)?;
+        let script = self.script(a, task, &p, &s, name)?;
+        let local = a.run_dir.join("tasks").join(a.task_id);
+        let mut files = Vec::new();
+        collect_files(&local, &local, &mut files)?;
+        let inputs = self.stage_inputs(a, &s, files)?;
+        let info = self.job_info(a, task, &p, &s, name, inputs);
+        let json =
+            serde_json::to_string_pretty(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let eof = format!("MS_EOF_{}", a.token);
+        let write = format!(
+            "mkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}",
+            pq = quote(&p),
+            sq = quote(&s),
+            job = quote(&format!("{p}/job.sh")),
+            info = quote(&format!("{p}/job_info.json")),
+            script = script.trim_end_matches('\n'),
+        );
+        Ok(Prepared { p, s, write })
     }
 
     /// Renders the cluster's own job-script template. The task's command is
@@ -540,6 +594,12 @@ impl SlurmOperator {
     }
 }
 
+/// The (array token, index) an array element's `array` file names.
+fn array_line(line: &str) -> Option<(&str, u32)> {
+    let (name, index) = line.trim().split_once(' ')?;
+    Some((token_from_job_name(name)?, index.trim().parse().ok()?))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -584,19 +644,11 @@ impl Operator for SlurmOperator {
 
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
         let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
-        let (p, s) = self.dirs(a.task_id, a.n)?;
-        let script = self.script(a, task, &p, &s, &name)?;
-        let local = a.run_dir.join("tasks").join(a.task_id);
-        let mut files = Vec::new();
-        collect_files(&local, &local, &mut files)?;
-        let inputs = self.stage_inputs(a, &s, files)?;
-        let info = self.job_info(a, task, &p, &s, &name, inputs);
-        let json =
-            serde_json::to_string_pretty(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let Prepared { p, s, write } = self.prepare(a, task, &name)?;
         // Directories, job script, job_info.json and sbatch: one remote command.
-        let eof = format!("MS_EOF_{}", a.token);
         let submit = format!(
-            "set -e\nmkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}\ncd {pq}\nset +e\n{start}",
+            "set -e\n{write}\nrm -f {array}\ncd {pq}\nset +e\n{start}",
+            array = quote(&format!("{p}/{ARRAY_FILE}")),
             start = if self.direct {
                 // Run where SLURM would (--chdir is only a comment to bash).
                 format!(
@@ -612,10 +664,6 @@ impl Operator for SlurmOperator {
                 "sbatch --parsable job.sh".to_string()
             },
             pq = quote(&p),
-            sq = quote(&s),
-            job = quote(&format!("{p}/job.sh")),
-            info = quote(&format!("{p}/job_info.json")),
-            script = script.trim_end_matches('\n'),
         );
         let label = match (self.direct, self.pbs) {
             (true, _) => "start",
@@ -697,6 +745,10 @@ impl Operator for SlurmOperator {
         )))
     }
 
+    fn launch_many(&self, batch: &[(AttemptRef<'_>, &TaskSpec)]) -> Vec<Result<Launched>> {
+        self.launch_grouped(batch)
+    }
+
     fn poll(&self, attempts: &[AttemptRef<'_>]) -> Vec<Observation> {
         match self.poll_all(attempts) {
             Ok(obs) => obs,
@@ -729,15 +781,18 @@ impl Operator for SlurmOperator {
             self.mark(&[(p, "CANCELLED", None)]);
             return Ok(());
         }
-        let target = match a.external_id {
-            Some(id) => quote(id),
+        let (p, _) = self.dirs(a.task_id, a.n)?;
+        let script = match a.external_id {
+            Some(id) => format!("scancel {}", quote(id)),
+            // No job id recorded: the job by its name, or the array element
+            // by the array's name and the index recorded beside it.
             None => format!(
-                "--name={}",
-                quote(&job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?)
+                "if read -r ms_n ms_i < {array} 2>/dev/null; then squeue --noheader --array --states=all --name=\"$ms_n\" --format=%i | grep -x \"[0-9]*_$ms_i\" | xargs -r scancel; else scancel --name={name}; fi",
+                array = quote(&format!("{p}/{ARRAY_FILE}")),
+                name = quote(&job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?)
             ),
         };
-        self.scheduler("scancel", &format!("scancel {target}"))?;
-        let (p, _) = self.dirs(a.task_id, a.n)?;
+        self.scheduler("scancel", &script)?;
         self.mark(&[(p, "CANCELLED", None)]);
         Ok(())
     }
@@ -771,7 +826,7 @@ impl SlurmOperator {
             quote_all(&squeue_command(&ids))
         };
         let script = format!(
-            "{squeue} 2>&1; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
+            "{squeue} 2>&1; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; a=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; [ -r \"$d/{ARRAY_FILE}\" ] && read -r a < \"$d/{ARRAY_FILE}\"; printf '%s|%s|%s\\n' \"$e\" \"$s\" \"$a\"; done",
             quote_all(&dirs)
         );
         self.limiter.borrow_mut().take();
@@ -797,19 +852,31 @@ impl SlurmOperator {
             .iter()
             .filter_map(|r| token_from_job_name(&r.name).map(|t| (t, r)))
             .collect();
+        // Array elements by (the array's token, index).
+        let by_element: HashMap<(&str, u32), &SqueueRow> = rows
+            .iter()
+            .filter_map(|r| {
+                let (_, index) = array_element(&r.job_id)?;
+                Some(((token_from_job_name(&r.name)?, index), r))
+            })
+            .collect();
         let marker_lines: Vec<&str> = markers.lines().collect();
         // First pass: what each job is doing.
         let mut seen = Vec::with_capacity(attempts.len());
         for (i, a) in attempts.iter().enumerate() {
-            let (exit, started) = marker_lines
-                .get(i)
-                .and_then(|l| l.split_once('|'))
-                .unwrap_or(("", ""));
+            let mut fields = marker_lines.get(i).map_or("", |l| l).splitn(3, '|');
+            let exit = fields.next().unwrap_or("");
+            let started = fields.next().unwrap_or("");
+            let element = fields.next().and_then(array_line);
             let marker_exit: Option<i32> = exit.trim().parse().ok();
             let started_at = started.trim().parse::<i64>().ok().map(|s| s * 1000);
             let row = match a.external_id {
                 Some(id) => by_id.get(id).copied(),
-                None => by_token.get(a.token).copied(),
+                // Recorded but its job id never was: find the job (or the
+                // array element) by token.
+                None => by_token.get(a.token).copied().or_else(|| {
+                    element.and_then(|(token, index)| by_element.get(&(token, index)).copied())
+                }),
             };
             let external_id = row
                 .map(|r| r.job_id.clone())

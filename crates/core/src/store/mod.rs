@@ -7,6 +7,7 @@
 //! never interleave their decisions: the second waits (busy timeout) and then
 //! sees the first one's committed result.
 
+pub mod evidence;
 mod schema;
 
 use std::collections::BTreeMap;
@@ -524,10 +525,31 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Counts one more retry after an infrastructure failure; returns the
+    /// count so far.
+    pub fn bump_transient_used(&self, id: &str) -> R<u32> {
+        self.prepare_cached("UPDATE tasks SET transient_used = transient_used + 1 WHERE id = ?1")?
+            .execute(params![id])?;
+        Ok(self.query_row(
+            "SELECT transient_used FROM tasks WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Infrastructure-failure retries used so far.
+    pub fn transient_used(&self, id: &str) -> R<u32> {
+        Ok(self.query_row(
+            "SELECT transient_used FROM tasks WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Resets the automatic retry counter (on a manual retry).
     pub fn reset_retries_used(&self, id: &str) -> R<()> {
         self.execute(
-            "UPDATE tasks SET retries_used = 0 WHERE id = ?1",
+            "UPDATE tasks SET retries_used = 0, transient_used = 0 WHERE id = ?1",
             params![id],
         )?;
         Ok(())
@@ -721,6 +743,26 @@ impl Tx<'_> {
     pub fn has_unfinished(&self) -> R<bool> {
         Ok(self.query_row(
             "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('PENDING', 'READY', 'RUNNING', 'WAITING_EXTERNAL'))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// True while some task is RUNNING.
+    pub fn has_running(&self) -> R<bool> {
+        Ok(self.query_row(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'RUNNING')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// True when tasks wait for people and nothing else can move: none is
+    /// READY or RUNNING, at least one is WAITING_EXTERNAL.
+    pub fn only_waiting_external(&self) -> R<bool> {
+        Ok(self.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM tasks WHERE status IN ('READY', 'RUNNING'))
+                AND EXISTS (SELECT 1 FROM tasks WHERE status = 'WAITING_EXTERNAL')",
             [],
             |r| r.get(0),
         )?)

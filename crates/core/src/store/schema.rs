@@ -86,9 +86,13 @@ CREATE TABLE planner_rounds (
     added        INTEGER NOT NULL
 );";
 
+/// Automatic retries after infrastructure failures (NODE_FAIL, PREEMPTED,
+/// BOOT_FAIL, a job lost by the scheduler), counted apart from `retries`.
+const V5: &str = "ALTER TABLE tasks ADD COLUMN transient_used INTEGER NOT NULL DEFAULT 0;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 mod local;
 pub mod log;
+mod progress;
 mod quote;
 mod ssh;
 

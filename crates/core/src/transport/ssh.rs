@@ -3,7 +3,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{
-    classify, log, quote, quote_all, quote_path, CmdOutput, RetryPolicy, Transport, TransportError,
+    classify, log, progress, quote, quote_all, quote_path, CmdOutput, RetryPolicy, Transport,
+    TransportError,
 };
 use crate::model::cluster::ClusterProfile;
 
@@ -173,25 +174,33 @@ impl SshTransport {
         let ssh = std::iter::once("ssh".to_string())
             .chain(self.args.iter().cloned())
             .collect::<Vec<_>>();
-        let out = Command::new("rsync")
-            .arg("-a")
+        let mut cmd = Command::new("rsync");
+        cmd.arg("-a")
             .arg("--protect-args")
             .arg("-e")
             .arg(quote_all(&ssh))
             .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| TransportError::Permanent {
-                host: self.destination.clone(),
-                label: label.into(),
-                detail: format!("cannot run rsync: {e}; install rsync"),
-            })?;
-        if out.status.success() {
+            .stdin(Stdio::null());
+        let shown = progress::wanted();
+        if shown {
+            cmd.arg("--info=progress2").arg("--no-inc-recursive");
+        }
+        let cannot = |e: std::io::Error| TransportError::Permanent {
+            host: self.destination.clone(),
+            label: label.into(),
+            detail: format!("cannot run rsync: {e}; install rsync"),
+        };
+        let (status, stderr) = if shown {
+            progress::run(&mut cmd, &format!("{label} {}", self.destination)).map_err(cannot)?
+        } else {
+            let out = cmd.output().map_err(cannot)?;
+            (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+        };
+        if status.success() {
             return Ok(());
         }
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         // rsync exit 255 / 12 / 30 / 35: the connection failed.
-        match out.status.code() {
+        match status.code() {
             Some(code @ (255 | 12 | 30 | 35 | 10)) => {
                 Err(classify(&self.destination, label, Some(code), &stderr))
             }

@@ -32,6 +32,12 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 r.adopted,
                 style::status(r.run_state().as_str())
             );
+            if !r.planned.is_empty() {
+                println!("planner added: {}", r.planned.join(", "));
+            }
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run { run, poll } => {
@@ -57,10 +63,19 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             };
             let view = run.view()?;
             print_counts(&view);
-            Ok(if state == RunState::Completed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+            if let Some(why) = &view.paused {
+                println!("paused: {why} (`matterstack resume` to go on)");
+            }
+            Ok(match state {
+                RunState::Completed => ExitCode::SUCCESS,
+                // Stopped before the end: waiting for people, or paused.
+                RunState::Waiting | RunState::Paused => {
+                    for t in view.tasks.iter().filter(|t| t.status == "WAITING_EXTERNAL") {
+                        println!("{} waits for a person: `matterstack explain {} {}` says how to answer", t.id, view.dir, t.id);
+                    }
+                    ExitCode::from(3)
+                }
+                _ => ExitCode::from(1),
             })
         }
         Cmd::Status { run, json } => {
@@ -69,6 +84,9 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
                 print_status(&view);
+                if let Some(why) = &view.paused {
+                    println!("paused: {why} (`matterstack resume` to go on)");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -91,6 +109,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             println!("{task} will run again at the next step");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Restart(args) => super::restart::dispatch(args),
         Cmd::Explain { run, task, json } => {
             let e = Run::open(&run)?.explain(&task)?;
             if json {
@@ -100,9 +119,14 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 for r in &e.reasons {
                     println!("  - {r}");
                 }
-                for (n, status, ext, reason) in &e.attempts {
+                for ((n, status, ext, reason), how) in e.attempts.iter().zip(&e.lineage) {
+                    let how = if how == "run" {
+                        String::new()
+                    } else {
+                        format!(" ({how})")
+                    };
                     println!(
-                        "  attempt {n}: {status}{}{}",
+                        "  attempt {n}{how}: {status}{}{}",
                         ext.as_deref()
                             .map(|x| format!(" (id {x})"))
                             .unwrap_or_default(),
@@ -115,9 +139,15 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Submit(a) => super::workflow::submit(a),
+        Cmd::Pause(a) => super::workflow::pause(a),
+        Cmd::Resume { run } => super::workflow::resume(run),
+        Cmd::Respond(a) => super::workflow::respond(a),
+        Cmd::Complete(a) => super::workflow::complete(a),
         Cmd::Cluster(c) => super::cluster::dispatch(c),
         Cmd::Template(c) => super::template::dispatch(c),
         Cmd::Mbe(c) => super::mbe::dispatch(c),
+        Cmd::ExportEvidence(a) => super::evidence::dispatch(a),
         Cmd::Sync {
             cluster,
             into,
@@ -211,7 +241,7 @@ fn print_status(view: &RunView) {
             status.replace(&t.status, &style::status(&t.status)),
             t.attempts,
             exit,
-            t.reason.as_deref().unwrap_or("")
+            t.reason.as_deref().or(t.lineage.as_deref()).unwrap_or("")
         );
     }
 }

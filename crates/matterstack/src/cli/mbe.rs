@@ -44,7 +44,7 @@ pub(crate) enum MbeCmd {
     },
     /// Compute every component as a matterstack run (resumable, cached) and assemble.
     #[command(
-        after_help = "The workspace (default ./mbe-<stem>/) holds matterstack.toml (one task per component,\nlargest first, no barrier between n-body levels), runs/, and cache/<sha256>.json: a rerun,\nanother bsse type or a larger max_nbody reuses every component already computed.\nPrograms: psi4 (psi4 --json), xtb (nocp only).\n\nExample:\n  matterstack mbe run trimer.json --workers 8 -o trimer-result.json"
+        after_help = "The workspace (default ./mbe-<stem>/) holds matterstack.toml (one task per component,\nlargest first, no barrier between n-body levels), runs/, and cache/<sha256>.json: a rerun,\nanother bsse type or a larger max_nbody reuses every component already computed.\nPrograms: psi4 (psi4 --json), xtb (nocp only), nwchem (hf, mp2, b3lyp, pbe0, pbe, blyp).\n\nExample:\n  matterstack mbe run trimer.json --workers 8 -o trimer-result.json"
     )]
     Run {
         /// The many-body input.
@@ -180,14 +180,15 @@ fn analyze(
     let input = mbe::read_input(input).map(|i| (input, i))?;
     let t_read_input = t0.elapsed();
     let t1 = Instant::now();
-    let plan =
-        lib::plan(&input.1).map_err(|e| Error::Input(format!("{}: {e}", input.0.display())))?;
+    // label-only enumeration: no component molecules are built for an assembly
+    let plan = lib::expansion(&input.1)
+        .map_err(|e| Error::Input(format!("{}: {e}", input.0.display())))?;
     let t_plan = t1.elapsed();
     let t2 = Instant::now();
-    let results = mbe::read_component_results(components)?;
+    let results = mbe::read_component_results_for(&plan, components)?;
     let t_read_results = t2.elapsed();
     let t3 = Instant::now();
-    let outcome = mbe::analyze(&plan, &results)?;
+    let outcome = mbe::analyze_expansion(&plan, &results)?;
     let t_analyze = t3.elapsed();
     let t4 = Instant::now();
     let table = lib::summary_table(&outcome);
@@ -209,7 +210,7 @@ fn analyze(
             "timings (ms): read input {:.3}, plan {:.3} ({} components), read results {:.3}, assemble {:.3}, table+write {:.3}, total {:.3}",
             ms(t_read_input),
             ms(t_plan),
-            plan.components.len(),
+            plan.len(),
             ms(t_read_results),
             ms(t_analyze),
             ms(t4.elapsed()),

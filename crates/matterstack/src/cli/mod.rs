@@ -6,9 +6,12 @@
 
 mod cluster;
 mod commands;
+mod evidence;
 mod mbe;
+mod restart;
 mod style;
 mod template;
+mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +86,8 @@ enum Cmd {
         /// The task.
         task: String,
     },
+    /// Continue a failed or cancelled task from its checkpoint (a new attempt).
+    Restart(restart::RestartArgs),
     /// Explain why a task is in its state: what it waits on, limits, last error.
     #[command(after_help = "Example:\n  matterstack explain examples/demo/runs/demo-1 report")]
     Explain {
@@ -94,6 +99,30 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Make runs from many workspaces at once and drive them fairly.
+    #[command(
+        after_help = "Prints a summary: run, priority, tasks, attempts started, state, directory.\nWith --wait, exit 0 only if every run completed (1: some failed; 3: some paused or waiting).\n\nExample:\n  matterstack submit studies/* --max-jobs 20 --wait"
+    )]
+    Submit(workflow::SubmitArgs),
+    /// Stop starting new tasks (running ones go on); `resume` undoes it.
+    #[command(
+        after_help = "Example:\n  matterstack pause examples/demo/runs/demo-1 --reason 'maintenance on hpc'"
+    )]
+    Pause(workflow::PauseArgs),
+    /// Resume a paused run (a failed planner is asked again at the next step).
+    #[command(after_help = "Example:\n  matterstack resume examples/demo/runs/demo-1")]
+    Resume {
+        /// The run directory.
+        run: PathBuf,
+    },
+    /// Answer a human task: the response is checked against its schema.
+    #[command(
+        after_help = "The file holds {\"status\": \"COMPLETED\"|\"FAILED\", \"data\": {…}, \"error\": null}.\nA response that does not fit the schema is refused (exit 2) and the task keeps waiting.\n\nExample:\n  matterstack respond runs/r1 approve --file response.json"
+    )]
+    Respond(workflow::RespondArgs),
+    /// Finish a manual task with the outputs found in a directory.
+    #[command(after_help = "Example:\n  matterstack complete runs/r1 big-job --from ~/results/big-job")]
+    Complete(workflow::CompleteArgs),
     /// Print a task's output.
     #[command(
         after_help = "Example:\n  matterstack logs examples/demo/runs/demo-1 relax --stderr --follow"
@@ -122,6 +151,8 @@ enum Cmd {
     /// Many-body expansions: plan components, run them (cached, resumable), assemble.
     #[command(subcommand)]
     Mbe(mbe::MbeCmd),
+    /// Write the run's evidence bundle: evidence.json, report.md, report.html.
+    ExportEvidence(evidence::ExportArgs),
     /// Rebuild the record of jobs from the job_info.json files on a cluster.
     #[command(
         after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"

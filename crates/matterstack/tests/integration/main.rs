@@ -5,9 +5,12 @@
 mod bad_input;
 mod cli;
 mod crash;
+mod evidence;
 mod mbe;
+mod restart;
 mod slurm;
 mod support;
+mod sweeps;
 mod templates;
 mod testbed;
 mod workflows;

@@ -1,8 +1,9 @@
 //! `matterstack mbe`: plan counts, exact assembly of QCManyBody's reference vectors, real
-//! expansions through psi4 and xtb compared with the programs' own answers, the cache, bad input.
+//! expansions through psi4, xtb and nwchem compared with the programs' own answers (nwchem with
+//! psi4's at the same level), the cache, bad input.
 //!
-//! The psi4 and xtb tests need the programs on PATH (`apt-get install psi4 xtb`); they fail with
-//! that message otherwise — they are never skipped.
+//! The psi4, xtb and nwchem tests need the programs on PATH (`apt-get install psi4 xtb nwchem`,
+//! as scripts/testbed.sh does); they fail with that message otherwise — they are never skipped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -152,7 +153,7 @@ fn require(program: &str) {
         .is_ok_and(|o| o.status.success());
     assert!(
         found,
-        "{program} is not installed: `apt-get install -y psi4 xtb` (these tests run the real programs)"
+        "{program} is not installed: `apt-get install -y psi4 xtb nwchem` (these tests run the real programs)"
     );
 }
 
@@ -1108,4 +1109,111 @@ fn psi4_cp_gradient_with_ghost_atoms_equals_psi4s_own_nbody_gradient() {
         .fold(0.0, f64::max);
     eprintln!("cp gradient through 2-body: max |diff| vs psi4 {worst:.2e} Eh/bohr");
     assert!(worst < 1e-8, "max |diff| {worst}");
+}
+
+// ------------------------------------------------------------------ real: nwchem
+
+/// The same water dimer through `mbe run` with `program`; returns the result document.
+fn dimer_through(dir: &Path, program: &str, keywords: Value) -> Value {
+    let (sym, geom, frags) = waters(2);
+    let inp = mbe_input(
+        &sym,
+        &geom,
+        &frags,
+        &["cp", "nocp"],
+        Some(2),
+        "gradient",
+        program,
+        json!({"method": "hf", "basis": "sto-3g"}),
+        keywords,
+    );
+    let p = write_json(dir, &format!("dimer-{program}.json"), &inp);
+    let out = ms_in(
+        dir,
+        &[
+            "mbe",
+            "run",
+            s(&p),
+            "--workers",
+            "2",
+            "-o",
+            &format!("{program}.json"),
+        ],
+    );
+    ok(&out);
+    assert!(
+        out.stderr.contains("5 components: 0 cached, 5 to compute"),
+        "{}",
+        out.stderr
+    );
+    read_json(&dir.join(format!("{program}.json")))
+}
+
+#[test]
+fn nwchem_water_dimer_nocp_and_cp_with_ghost_atoms_equals_psi4() {
+    require("nwchem");
+    require("psi4");
+    let dir = tempfile::tempdir().unwrap();
+    let nw = dimer_through(dir.path(), "nwchem", json!({}));
+    // the deck: ghosts are bq centres carrying the element's basis functions
+    let ws = dir.path().join("mbe-dimer-nwchem");
+    let decks: Vec<String> = std::fs::read_dir(ws.join("inputs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path().join("input.nw")).unwrap())
+        .collect();
+    assert_eq!(decks.len(), 5);
+    assert!(
+        decks
+            .iter()
+            .any(|d| d.contains("  bqO library O sto-3g\n") && d.contains("\n  bqH ")),
+        "{}",
+        decks[0]
+    );
+    let p4 = dimer_through(
+        dir.path(),
+        "psi4",
+        json!({"scf_type": "pk", "e_convergence": 1e-10, "d_convergence": 1e-10}),
+    );
+
+    let mut compared = 0;
+    let mut worst = 0.0_f64;
+    for (k, v) in p4["energy_body_dict"].as_object().unwrap() {
+        let (a, b) = (nw["energy_body_dict"][k].as_f64().unwrap(), v.as_f64().unwrap());
+        assert!((a - b).abs() < 1e-6, "{k}: nwchem {a} vs psi4 {b}");
+        worst = worst.max((a - b).abs());
+        compared += 1;
+    }
+    for key in [
+        "cp_corrected_interaction_energy",
+        "nocp_corrected_interaction_energy",
+    ] {
+        let (a, b) = (
+            nw["results"][key].as_f64().unwrap(),
+            p4["results"][key].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-6, "{key}: nwchem {a} vs psi4 {b}");
+        worst = worst.max((a - b).abs());
+        compared += 1;
+    }
+    // the cp correction is real: ghosts carried basis functions
+    let cp = nw["results"]["cp_corrected_interaction_energy"]
+        .as_f64()
+        .unwrap();
+    let nocp = nw["results"]["nocp_corrected_interaction_energy"]
+        .as_f64()
+        .unwrap();
+    assert!((cp - nocp).abs() > 1e-4, "cp {cp} vs nocp {nocp}");
+    // cp gradient (forces on ghost atoms included) agrees too
+    let (g_nw, g_p4) = (
+        nw["ret_gradient"].as_array().unwrap(),
+        p4["ret_gradient"].as_array().unwrap(),
+    );
+    assert_eq!(g_nw.len(), 18);
+    for (a, b) in g_nw.iter().zip(g_p4) {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!((a - b).abs() < 1e-6, "gradient: nwchem {a} vs psi4 {b}");
+        worst = worst.max((a - b).abs());
+        compared += 1;
+    }
+    eprintln!("nwchem vs psi4 (HF/STO-3G water dimer, nocp + cp): {compared} values, max |diff| {worst:.2e}");
 }

@@ -155,3 +155,370 @@ command = "echo {{ tasks.scf.results.energy }}"
     );
     assert!(!ws.runs_dir_exists());
 }
+
+fn run_status(run: &Path) -> String {
+    status(run)["status"].as_str().unwrap().to_string()
+}
+
+fn example(name: &str) -> Workspace {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let ws = Workspace::new(&std::fs::read_to_string(src.join("matterstack.toml")).unwrap());
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != "matterstack.toml" && e.path().is_file() {
+            ws.file(&name, &std::fs::read_to_string(e.path()).unwrap());
+        }
+    }
+    ws
+}
+
+#[test]
+fn active_learning_campaign_reaches_its_target_across_process_restarts() {
+    let ws = example("active-learning");
+    let run = ws.init("al");
+    // A `run` killed mid-campaign, then nothing but separate `step`
+    // processes: every round's state lives in the store.
+    let mut child = std::process::Command::new(crate::support::BIN)
+        .args(["run", s(&run), "--poll", "0.05"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        || { status(&run)["tasks"].as_array().unwrap().len() >= 4 }
+    ));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut steps = 0;
+    while run_status(&run) != "COMPLETED" {
+        let out = ws.ms(&["step", s(&run)]);
+        assert_eq!(out.code, 0, "{out:?}");
+        steps += 1;
+        assert!(steps < 400, "campaign did not finish: {}", status(&run));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let st = status(&run);
+    let evals: Vec<(f64, f64)> = st["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["status"], "COMPLETED", "{t}");
+            (
+                t["results"]["x"].as_f64().unwrap(),
+                t["results"]["gap_ev"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // Several planner rounds, no composition evaluated twice, and the last
+    // evaluation meets the target the planner was given.
+    assert!(evals.len() >= 5, "{evals:?}");
+    let mut xs: Vec<i64> = evals.iter().map(|(x, _)| (x * 1e4).round() as i64).collect();
+    xs.sort();
+    xs.dedup();
+    assert_eq!(xs.len(), evals.len(), "{evals:?}");
+    let (_, last_gap) = evals.last().unwrap();
+    assert!((last_gap - 2.0).abs() < 0.002, "{evals:?}");
+    assert!(evals[..evals.len() - 1]
+        .iter()
+        .all(|(_, g)| (g - 2.0).abs() >= 0.002));
+    // Once done, further steps change nothing.
+    let out = ws.ms(&["step", s(&run)]);
+    assert_eq!(out.code, 0);
+    assert_eq!(status(&run)["tasks"].as_array().unwrap().len(), evals.len());
+}
+
+#[test]
+fn a_failing_planner_pauses_the_run_with_its_stderr_and_resume_asks_again() {
+    let ws = Workspace::new(
+        r#"
+[run]
+planner = "sh plan.sh"
+
+[[tasks]]
+id = "first"
+command = "echo '{\"value\": 1}' > results.json"
+"#,
+    );
+    ws.file(
+        "plan.sh",
+        "echo 'model file surrogate.pkl is missing' >&2\nexit 4\n",
+    );
+    let run = ws.init("p");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "PAUSED");
+    let why = st["paused"].as_str().unwrap();
+    assert!(
+        why.contains("exited with code 4") && why.contains("surrogate.pkl is missing"),
+        "{why}"
+    );
+    assert_eq!(task_status(&st, "first")["status"], "COMPLETED");
+    // Invalid JSON: still paused, the output quoted.
+    ws.file("plan.sh", "echo 'not json'\n");
+    assert_eq!(ws.ms(&["resume", s(&run)]).code, 0);
+    ws.ms(&["step", s(&run)]);
+    let st = status(&run);
+    assert_eq!(st["status"], "PAUSED");
+    assert!(st["paused"].as_str().unwrap().contains("invalid JSON"), "{st}");
+    // Fixed planner: adds a task that uses the first one's result, then done.
+    ws.file(
+        "plan.sh",
+        r#"if grep -q '"id":"second"' ; then echo '{"done": true}'; else
+echo '{"tasks": [{"id": "second", "command": "echo {{ tasks.first.results.value }} > out.txt"}]}'; fi
+"#,
+    );
+    assert_eq!(ws.ms(&["resume", s(&run)]).code, 0);
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "COMPLETED", "{st}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/second/out.txt")).unwrap(),
+        "1\n"
+    );
+}
+
+#[test]
+fn a_human_gate_blocks_only_its_own_branch_and_checks_the_response() {
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "screen"
+command = "echo screened"
+
+[[tasks]]
+id = "approve"
+operator = "human"
+depends_on = ["screen"]
+instructions = "Look at the screening and choose a temperature."
+schema = { type = "object", required = ["approved", "temperature"], properties = { approved = { type = "boolean" }, temperature = { type = "number", minimum = 0 } } }
+
+[[tasks]]
+id = "production"
+depends_on = ["approve"]
+when = "tasks.approve.results.approved"
+command = "echo T={{ tasks.approve.results.temperature }} > t.txt"
+
+[[tasks]]
+id = "other-branch"
+depends_on = ["screen"]
+command = "echo independent > o.txt"
+"#,
+    );
+    let run = ws.init("h");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 3, "waiting for a person: {out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "WAITING_EXTERNAL");
+    assert_eq!(task_status(&st, "approve")["status"], "WAITING_EXTERNAL");
+    assert_eq!(task_status(&st, "other-branch")["status"], "COMPLETED");
+    assert_eq!(task_status(&st, "production")["status"], "PENDING");
+    let dir = run.join("operators/human/approve");
+    assert!(std::fs::read_to_string(dir.join("instructions.md"))
+        .unwrap()
+        .contains("choose a temperature"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("schema.json")).unwrap()).unwrap();
+    assert_eq!(schema["required"][1], "temperature");
+
+    // A response that breaks the schema is refused and the task waits on.
+    ws.file(
+        "bad.json",
+        r#"{"status": "COMPLETED", "data": {"approved": "yes", "temperature": -5}, "error": null}"#,
+    );
+    let out = ws.ms(&["respond", s(&run), "approve", "--file", "bad.json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("data/approved") && out.stderr.contains("data/temperature"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.join("response.json").exists());
+    ws.ms(&["step", s(&run)]);
+    assert_eq!(
+        task_status(&status(&run), "approve")["status"],
+        "WAITING_EXTERNAL"
+    );
+
+    ws.file(
+        "good.json",
+        r#"{"status": "COMPLETED", "data": {"approved": true, "temperature": 310.5}, "error": null}"#,
+    );
+    let out = ws.ms(&["respond", s(&run), "approve", "--file", "good.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let st = status(&run);
+    assert_eq!(task_status(&st, "approve")["results"]["temperature"], 310.5);
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/production/t.txt")).unwrap(),
+        "T=310.5\n"
+    );
+}
+
+#[test]
+fn a_manual_task_writes_a_kit_and_completes_from_a_directory() {
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "prep"
+command = "echo 'LATTICE 4.2' > geometry.txt"
+
+[[tasks]]
+id = "big-run"
+operator = "manual"
+depends_on = ["prep"]
+files_from = { prep = ["geometry.txt"] }
+command = "wc -c geometry.txt > energy.txt"
+outputs = ["energy.txt"]
+instructions = "Run this on the vendor's machine."
+
+[[tasks]]
+id = "analyse"
+depends_on = ["big-run"]
+files_from = { "big-run" = ["energy.txt"] }
+command = "cat energy.txt > copied.txt"
+"#,
+    );
+    let run = ws.init("m");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 3);
+    let kit = run.join("operators/manual/big-run");
+    let readme = std::fs::read_to_string(kit.join("README.md")).unwrap();
+    assert!(readme.contains("vendor's machine") && readme.contains("matterstack complete"));
+    assert!(kit.join("geometry.txt").is_file());
+    // Run the kit the way its README says, elsewhere.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for f in ["job.sh", "geometry.txt"] {
+        std::fs::copy(kit.join(f), elsewhere.path().join(f)).unwrap();
+    }
+    let ok = std::process::Command::new("sh")
+        .arg(elsewhere.path().join("job.sh"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // Completing from a directory without the declared output is refused.
+    let empty = tempfile::tempdir().unwrap();
+    let out = ws.ms(&["complete", s(&run), "big-run", "--from", s(empty.path())]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("\"energy.txt\" are missing"), "{}", out.stderr);
+    let out = ws.ms(&["complete", s(&run), "big-run", "--from", s(elsewhere.path())]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/analyse/copied.txt")).unwrap(),
+        std::fs::read_to_string(elsewhere.path().join("energy.txt")).unwrap()
+    );
+}
+
+#[test]
+fn pause_stops_new_starts_and_resume_goes_on() {
+    let ws = Workspace::new(
+        r#"
+[run]
+cores = 1
+
+[[tasks]]
+id = "a"
+command = "sleep 0.3"
+
+[[tasks]]
+id = "b"
+command = "true"
+"#,
+    );
+    let run = ws.init("pz");
+    ws.ms(&["step", s(&run)]);
+    let out = ws.ms(&["pause", s(&run), "--reason", "cluster maintenance"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "PAUSED");
+    assert_eq!(st["paused"], "cluster maintenance");
+    assert_eq!(task_status(&st, "a")["status"], "COMPLETED");
+    assert_eq!(task_status(&st, "b")["status"], "READY");
+    let out = ws.ms(&["explain", s(&run), "b"]);
+    assert!(out.stdout.contains("paused"), "{out:?}");
+    assert_eq!(ws.ms(&["resume", s(&run)]).code, 0);
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 0);
+    assert_eq!(run_status(&run), "COMPLETED");
+}
+
+/// A workspace of `n` tasks that log their start and end (ns) to `log`.
+fn logging_workspace(root: &Path, name: &str, priority: i32, n: usize, log: &Path) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut toml = format!("[run]\npriority = {priority}\ncores = 4\n");
+    for i in 0..n {
+        toml.push_str(&format!(
+            "[[tasks]]\nid = \"t{i}\"\ncommand = \"echo start {name} $(date +%s%N) >> '{log}'; sleep 0.3; echo end {name} $(date +%s%N) >> '{log}'\"\n",
+            log = log.display()
+        ));
+    }
+    std::fs::write(dir.join("matterstack.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn submit_drives_many_workflows_by_priority_under_one_global_limit() {
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("events.log");
+    let low = logging_workspace(root.path(), "low", 0, 3, &log);
+    let high = logging_workspace(root.path(), "high", 5, 3, &log);
+    let out = crate::support::ms_in(
+        root.path(),
+        &["submit", s(&low), s(&high), "--max-jobs", "2", "--wait", "--poll", "0.05", "--json"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary = out.json();
+    let runs = summary.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        assert_eq!(r["state"], "COMPLETED", "{r}");
+        assert_eq!(r["launched"], 3, "{r}");
+    }
+    // Never more than 2 in flight across both runs, and the high-priority
+    // workflow started first.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut events: Vec<(u128, bool, String)> = text
+        .lines()
+        .map(|l| {
+            let p: Vec<&str> = l.split_whitespace().collect();
+            (p[2].parse().unwrap(), p[0] == "start", p[1].to_string())
+        })
+        .collect();
+    events.sort();
+    let (mut live, mut peak) = (0i32, 0i32);
+    for (_, start, _) in &events {
+        live += if *start { 1 } else { -1 };
+        peak = peak.max(live);
+    }
+    assert!(peak <= 2, "peak {peak}: {text}");
+    assert_eq!(events.iter().filter(|e| e.1).count(), 6);
+    assert_eq!(events[0].2, "high", "{text}");
+}
+
+#[test]
+fn submit_with_one_invalid_workspace_makes_no_run_at_all() {
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("events.log");
+    let good = logging_workspace(root.path(), "good", 0, 1, &log);
+    let bad = root.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("matterstack.toml"),
+        "[[tasks]]\nid = \"a\"\ncommand = \"true\"\ndepends_on = [\"nope\"]\n",
+    )
+    .unwrap();
+    let out = crate::support::ms_in(root.path(), &["submit", s(&good), s(&bad)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+    assert!(std::fs::read_dir(good.join("runs")).map_or(true, |mut d| d.next().is_none()));
+    assert!(!bad.join("runs").exists());
+    assert!(!log.exists());
+}

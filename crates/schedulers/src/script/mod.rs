@@ -26,7 +26,7 @@ mod pbs;
 mod slurm;
 
 pub use pbs::render_pbs_script;
-pub use slurm::render_slurm_script;
+pub use slurm::{array_range, render_slurm_array_script, render_slurm_script, ArraySpec};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,8 @@
 //! SLURM batch script.
 
 use super::{body, check_common, directive_value, layout, JobSpec, ScriptError};
+use crate::names::validate_job_name;
+use crate::quote::sh_quote;
 use crate::slurm::format_slurm_time;
 
 /// `--mem` value: whole GiB as `<N>G`, otherwise `<N>M`.
@@ -25,10 +27,22 @@ fn slurm_mem(mb: u64) -> String {
 /// marker directory.
 pub fn render_slurm_script(spec: &JobSpec) -> Result<String, ScriptError> {
     check_common(spec)?;
+    let mut s = directives(spec, None)?;
+    s.push_str("\nexport SLURM_EXPORT_ENV=ALL\n");
+    body(spec, &mut s);
+    Ok(s)
+}
+
+/// The `#!/bin/bash` line and the `#SBATCH` directives of `spec` (rules in
+/// [`render_slurm_script`]), with `--array=<range>` after the job name when given.
+fn directives(spec: &JobSpec, array: Option<&str>) -> Result<String, ScriptError> {
     let lay = layout(spec)?;
     let mut s = String::from("#!/bin/bash\n");
     let mut d = |k: &str, v: &str| s.push_str(&format!("#SBATCH --{k}={v}\n"));
     d("job-name", &spec.job_name);
+    if let Some(range) = array {
+        d("array", range);
+    }
     d("chdir", directive_value("workdir", &spec.workdir)?);
     d("output", &spec.stdout);
     d("error", &spec.stderr);
@@ -71,8 +85,69 @@ pub fn render_slurm_script(spec: &JobSpec) -> Result<String, ScriptError> {
             d(key, directive_value(field, v)?);
         }
     }
-    s.push_str("\nexport SLURM_EXPORT_ENV=ALL\n");
-    body(spec, &mut s);
+    Ok(s)
+}
+
+/// One SLURM job array whose element `i` is an ordinary job prepared beforehand: its job
+/// script at `<dir>/<i>/job.sh` and its working directory at `<dir>/<i>.scratch` (both
+/// usually symlinks to the element's own project and scratch directories).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArraySpec {
+    /// Number of elements (indices `0..size`).
+    pub size: u32,
+    /// Elements running at once (`%N`), if limited.
+    pub parallel: Option<u32>,
+    /// The directory holding the per-index links (absolute path on the cluster).
+    pub dir: String,
+}
+
+/// The `--array` value for `size` elements: `0-(size-1)`, plus `%parallel` when given.
+///
+/// Fails when `size` or `parallel` is 0.
+pub fn array_range(size: u32, parallel: Option<u32>) -> Result<String, ScriptError> {
+    if size == 0 {
+        return Err(ScriptError::new(
+            "array size",
+            0,
+            "an array needs at least 1 element",
+        ));
+    }
+    match parallel {
+        Some(0) => Err(ScriptError::new(
+            "array parallel",
+            0,
+            "allow at least 1 element at once, or none for no limit",
+        )),
+        Some(p) => Ok(format!("0-{}%{p}", size - 1)),
+        None => Ok(format!("0-{}", size - 1)),
+    }
+}
+
+/// Render the batch script of a job array (see [`ArraySpec`]): the resource directives of
+/// `spec` (shared by every element) with `--array=<range>`, `--chdir=<dir>`, and
+/// `--output`/`--error` at `<dir>/%a/stdout` and `<dir>/%a/stderr` (so each element's
+/// scheduler output lands in its own directory); the body runs the element's own job script
+/// with bash in its working directory. `spec.workdir`, `stdout`, `stderr`, `command`, `env`,
+/// `setup_lines` and `marker_dir` are not used: each element's script carries its own.
+///
+/// Fails like [`render_slurm_script`] for the resource fields and the job name, and for a bad
+/// `dir` or an array size/parallel of 0 (see [`array_range`]).
+pub fn render_slurm_array_script(spec: &JobSpec, array: &ArraySpec) -> Result<String, ScriptError> {
+    validate_job_name(&spec.job_name)
+        .map_err(|e| ScriptError::new("job_name", &spec.job_name, &e.to_string()))?;
+    let dir = directive_value("array dir", &array.dir)?;
+    let range = array_range(array.size, array.parallel)?;
+    let spec = JobSpec {
+        workdir: dir.to_string(),
+        stdout: format!("{dir}/%a/stdout"),
+        stderr: format!("{dir}/%a/stderr"),
+        ..spec.clone()
+    };
+    let mut s = directives(&spec, Some(&range))?;
+    s.push_str(&format!(
+        "\nms_el={}/\"$SLURM_ARRAY_TASK_ID\"\ncd \"$ms_el.scratch/\" || exit 97\nexec /bin/bash \"$ms_el/job.sh\"\n",
+        sh_quote(dir)
+    ));
     Ok(s)
 }
 
@@ -165,6 +240,61 @@ echo "$rc" > "$ms_marker_dir/exit.tmp" && mv -f "$ms_marker_dir/exit.tmp" "$ms_m
 exit "$rc"
 "#;
         assert_eq!(render_slurm_script(&spec).unwrap(), expected);
+    }
+
+    #[test]
+    fn golden_array() {
+        let spec = JobSpec {
+            job_name: "ms.scan.batch1".into(),
+            memory_mb: Some(2048),
+            walltime_secs: Some(600),
+            partition: Some("debug".into()),
+            ..JobSpec::example()
+        };
+        let array = ArraySpec {
+            size: 50,
+            parallel: Some(4),
+            dir: "/p/run1/.arrays/batch1".into(),
+        };
+        let expected = r#"#!/bin/bash
+#SBATCH --job-name=ms.scan.batch1
+#SBATCH --array=0-49%4
+#SBATCH --chdir=/p/run1/.arrays/batch1
+#SBATCH --output=/p/run1/.arrays/batch1/%a/stdout
+#SBATCH --error=/p/run1/.arrays/batch1/%a/stderr
+#SBATCH --nodes=1
+#SBATCH --ntasks=4
+#SBATCH --mem=2G
+#SBATCH --time=0-00:10:00
+#SBATCH --partition=debug
+
+ms_el='/p/run1/.arrays/batch1'/"$SLURM_ARRAY_TASK_ID"
+cd "$ms_el.scratch/" || exit 97
+exec /bin/bash "$ms_el/job.sh"
+"#;
+        assert_eq!(render_slurm_array_script(&spec, &array).unwrap(), expected);
+        assert_eq!(array_range(1, None).unwrap(), "0-0");
+        assert_eq!(array_range(1000, None).unwrap(), "0-999");
+        assert_eq!(array_range(0, None).unwrap_err().field, "array size");
+        assert_eq!(array_range(3, Some(0)).unwrap_err().field, "array parallel");
+        let bad = ArraySpec {
+            dir: "/a b".into(),
+            ..array.clone()
+        };
+        assert_eq!(
+            render_slurm_array_script(&spec, &bad).unwrap_err().field,
+            "array dir"
+        );
+        let bad_name = JobSpec {
+            job_name: "x y".into(),
+            ..spec.clone()
+        };
+        assert_eq!(
+            render_slurm_array_script(&bad_name, &array)
+                .unwrap_err()
+                .field,
+            "job_name"
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub use sbatch::{
 };
 pub use scontrol::{parse_scontrol_show_job, scontrol_show_job_command, ScontrolJob};
 pub use squeue::{
-    is_invalid_job_id_error, parse_squeue, parse_squeue_lenient, rows_with_name_prefix,
-    squeue_by_names_command, squeue_command, squeue_user_command, SqueueRow, SQUEUE_FORMAT,
+    array_element, is_invalid_job_id_error, parse_squeue, parse_squeue_lenient,
+    rows_with_name_prefix, squeue_by_names_command, squeue_command, squeue_user_command, SqueueRow,
+    SQUEUE_FORMAT,
 };
 pub use state::JobState;

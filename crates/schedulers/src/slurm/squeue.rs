@@ -94,6 +94,19 @@ pub fn rows_with_name_prefix<'a>(
     rows.iter().filter(move |r| r.name.starts_with(prefix))
 }
 
+/// The array job id and index of an array element's id as squeue prints it with `--array`
+/// (`123_4` → `("123", 4)`), as used with `--jobs=123_4` and `scancel 123_4`. `None` for a
+/// plain job (`123`), a pending array's summary record (`123_[0-49%4]`), a het job
+/// (`123+0`) or anything malformed.
+pub fn array_element(job_id: &str) -> Option<(&str, u32)> {
+    let (job, index) = job_id.split_once('_')?;
+    let numeric = |s: &str| !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit());
+    if !numeric(job) || !numeric(index) {
+        return None;
+    }
+    Some((job, index.parse().ok()?))
+}
+
 /// True when `stderr` is squeue's answer for a single unknown job id (the job aged out of the
 /// controller or never existed): treat as "absent", not as a transport failure.
 pub fn is_invalid_job_id_error(stderr: &str) -> bool {
@@ -227,6 +240,34 @@ mod tests {
         assert_eq!(p.warnings.len(), 2);
         assert_eq!(p.warnings[1].line, Some(3));
         assert!(parse_squeue("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn array_elements() {
+        assert_eq!(array_element("123_4"), Some(("123", 4)));
+        assert_eq!(array_element("7_0"), Some(("7", 0)));
+        for id in [
+            "123",
+            "123_[0-49%4]",
+            "123+0",
+            "_4",
+            "123_",
+            "a_1",
+            "1_2_3",
+            "1_99999999999",
+        ] {
+            assert_eq!(array_element(id), None, "{id}");
+        }
+        // With --array, squeue lists pending elements one per line.
+        let rows = parse_squeue(
+            "55_0|PENDING|None|0:00|5:00|ms.scan.b1\n55_1|RUNNING|None|0:01|5:00|ms.scan.b1\n",
+        )
+        .unwrap();
+        let found: Vec<_> = rows
+            .iter()
+            .filter_map(|r| array_element(&r.job_id))
+            .collect();
+        assert_eq!(found, [("55", 0), ("55", 1)]);
     }
 
     #[test]
