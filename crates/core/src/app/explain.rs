@@ -45,6 +45,14 @@ impl Run {
                 }
                 TaskStatus::Ready => {
                     let key = t.spec.operator_key();
+                    if let Some((failures, until, error)) =
+                        tx.backoffs(crate::store::now_ms())?.get(&key)
+                    {
+                        reasons.push(format!(
+                            "submissions to {key} back off until {} after {failures} failed submission(s) in a row: {error}",
+                            crate::engine::clock(*until)
+                        ));
+                    }
                     if key == "local" {
                         let budget = tx.run()?.core_budget;
                         let used = tx.cores_in_use("local")?;

@@ -158,9 +158,20 @@ fn restartable(
                 "task \"{id}\" is COMPLETED: there is nothing left to continue; only FAILED or CANCELLED tasks can be restarted"
             ))
         }
+        TaskStatus::Pending | TaskStatus::Ready => {
+            return refuse(format!(
+                "task \"{id}\" is {}: it is waiting to start, so there is nothing to continue yet; only FAILED or CANCELLED tasks can be restarted",
+                t.status
+            ))
+        }
+        TaskStatus::Skipped => {
+            return refuse(format!(
+                "task \"{id}\" is SKIPPED: it never ran, so it has no checkpoint; only FAILED or CANCELLED tasks can be restarted (`matterstack retry {run} {id}` runs it)"
+            ))
+        }
         other => {
             return refuse(format!(
-                "task \"{id}\" is {other} and has not run to a checkpoint; only FAILED or CANCELLED tasks can be restarted"
+                "task \"{id}\" is {other}; only FAILED or CANCELLED tasks can be restarted"
             ))
         }
     }

@@ -113,9 +113,21 @@ pub fn tick_limited(
     let mut report = TickReport::default();
     crate::transport::log::record("engine", "tick");
     let (to_launch, state) = store.write(|tx| {
+        let held = tx.backoffs(now_ms())?;
         let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
         if tx.paused()?.is_none() {
-            to_launch.extend(schedule(tx, run_dir, ops, max_new)?);
+            to_launch.extend(schedule(tx, run_dir, ops, max_new, &held)?);
+        }
+        // Submissions to an operator that keeps failing wait out its delay
+        // (their attempts stay CREATED, reconciled by token first later).
+        let before = to_launch.len();
+        to_launch.retain(|l| !held.contains_key(&Operators::key_for(&l.spec)));
+        report.postponed += before - to_launch.len();
+        for (key, (failures, until, error)) in &held {
+            report.warnings.push(format!(
+                "{key}: submissions back off until {} after {failures} failure(s): {error}",
+                clock(*until)
+            ));
         }
         let state = if to_launch.is_empty() {
             Some(update_run_state(tx)?)
@@ -188,6 +200,7 @@ pub fn tick_limited(
         std::process::abort();
     }
     let state = store.write(|tx| {
+        note_submissions(tx, &to_launch, &results)?;
         for (l, r) in to_launch.iter().zip(results.iter_mut()) {
             match r {
                 Ok(Launched { external_id, child }) => {
@@ -497,6 +510,7 @@ fn schedule(
     run_dir: &Path,
     ops: &Operators,
     max_new: Option<usize>,
+    held: &std::collections::BTreeMap<String, (u32, i64, String)>,
 ) -> Result<Vec<ToLaunch>, TxError> {
     let budget = tx.run()?.core_budget;
     let mut free_cores = budget.saturating_sub(tx.cores_in_use("local")?);
@@ -508,6 +522,9 @@ fn schedule(
     for (id, cores, key) in tx.ready_tasks(free_cores as usize * 4 + 256)? {
         if max_new.is_some_and(|m| out.len() >= m) {
             break;
+        }
+        if held.contains_key(&key) {
+            continue;
         }
         let capacity = match ops.get(&key) {
             Ok(op) => op.capacity(),
@@ -542,7 +559,7 @@ fn schedule(
         }
         let Some(task) = tx.task(&id)? else { continue };
         let spec = match resolve::resolve(tx, run_dir, &id, task.spec.clone())? {
-            resolve::Resolution::Run(spec) => spec,
+            resolve::Resolution::Run(spec) => *spec,
             other => {
                 // Give the reserved capacity back.
                 match capacity {
@@ -576,6 +593,69 @@ fn schedule(
         });
     }
     Ok(out)
+}
+
+/// `HH:MM:SS` (UTC) of a time in ms since the epoch.
+pub fn clock(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// How submissions back off after transient failures: 5 s, doubling, at
+/// most 10 minutes, full jitter — growing across steps, because the delay
+/// is kept in the store.
+pub const SUBMIT_BACKOFF: matterstack_schedulers::politeness::Backoff =
+    matterstack_schedulers::politeness::Backoff {
+        base: std::time::Duration::from_secs(5),
+        max: std::time::Duration::from_secs(600),
+        factor: 2.0,
+    };
+
+/// Per operator: a transient launch failure extends its back-off (once per
+/// tick); a launch that went through clears it.
+fn note_submissions(
+    tx: &Tx<'_>,
+    to_launch: &[ToLaunch],
+    results: &[Result<Launched>],
+) -> Result<(), TxError> {
+    let mut seen: std::collections::BTreeMap<String, Option<String>> = Default::default();
+    for (l, r) in to_launch.iter().zip(results) {
+        let key = Operators::key_for(&l.spec);
+        match r {
+            Ok(_) => {
+                seen.insert(key, None);
+            }
+            Err(e) if e.is_transient() => {
+                seen.entry(key).or_insert_with(|| Some(e.to_string()));
+            }
+            Err(_) => {}
+        }
+    }
+    for (key, failure) in seen {
+        match failure {
+            None => tx.clear_backoff(&key)?,
+            Some(error) => {
+                let failures = tx.backoff_failures(&key)?;
+                let random01 = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1e6;
+                // Full jitter, but never less than half the ceiling: the
+                // delay must visibly grow.
+                let ceiling = SUBMIT_BACKOFF.ceiling(failures);
+                let delay = ceiling.mul_f64(0.5 + 0.5 * random01);
+                let until = now_ms() + delay.as_millis() as i64;
+                tx.note_backoff(&key, until, &error)?;
+                tx.event(
+                    None,
+                    &format!(
+                        "{key}: submission failed ({} in a row), next try in {:.0} s: {error}",
+                        failures + 1,
+                        delay.as_secs_f64()
+                    ),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Marks a task whose attempt was handed to a person WAITING_EXTERNAL.

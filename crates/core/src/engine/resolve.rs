@@ -15,7 +15,7 @@ use crate::Error;
 /// What to do with a ready task.
 pub(super) enum Resolution {
     /// Run it with this effective spec.
-    Run(TaskSpec),
+    Run(Box<TaskSpec>),
     /// Its condition is false: skip it (with this reason).
     Skip(String),
     /// It cannot run (a value or file it needs is missing).
@@ -34,7 +34,7 @@ pub(super) fn resolve(
     spec: TaskSpec,
 ) -> Result<Resolution, TxError> {
     if !refs::needs_resolution(&spec) {
-        return Ok(Resolution::Run(spec));
+        return Ok(Resolution::Run(Box::new(spec)));
     }
     let all = refs::task_refs(&spec);
     let mut upstream = BTreeMap::new();
@@ -129,7 +129,7 @@ pub(super) fn resolve(
             truncate(&shown, 300)
         ),
     )?;
-    Ok(Resolution::Run(resolved))
+    Ok(Resolution::Run(Box::new(resolved)))
 }
 
 fn truncate(s: &str, n: usize) -> String {

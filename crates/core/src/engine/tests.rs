@@ -229,3 +229,85 @@ fn an_ordinary_failure_does_not_use_the_infrastructure_retries() {
     assert!(!is_infrastructure_failure("TIMEOUT: reported by slurm"));
     assert!(!is_infrastructure_failure("OUT_OF_MEMORY"));
 }
+
+#[test]
+fn failed_submissions_back_off_with_growing_delays_across_ticks() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cluster nobody listens on: every submission fails transiently
+    // (connection refused), after the transport's own quick retries.
+    std::fs::write(
+        dir.path().join("matterstack.toml"),
+        "[[tasks]]\nid = \"t\"\ncommand = \"true\"\noperator = \"slurm\"\ncluster = \"down\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("clusters.toml"),
+        "[clusters.down]\nhost = \"127.0.0.1\"\nport = 9\nproject_root = \"/tmp/p\"\nscratch_root = \"/tmp/s\"\nssh_options = [\"ConnectTimeout=2\"]\n",
+    )
+    .unwrap();
+    let run = app::init(dir.path(), &InitOptions { run_id: Some("r".into()) }).unwrap();
+    let open = || {
+        let store = Store::open(&run.join("state.sqlite")).unwrap();
+        let clusters = app::clusters::read_file(&run.join(app::clusters::CLUSTERS_FILE)).unwrap();
+        (store, Operators::new("r", clusters, Default::default()))
+    };
+    let backoff = |store: &mut Store| {
+        store
+            .read(|tx| Ok(tx.backoffs(0)?.remove("slurm@down")))
+            .unwrap()
+            .expect("a back-off is recorded")
+    };
+    let (mut store, ops) = open();
+    let r = tick(&mut store, &run, &ops).unwrap();
+    assert_eq!(r.postponed, 1, "{r:?}");
+    let (f1, until1, err) = backoff(&mut store);
+    assert_eq!(f1, 1);
+    assert!(err.contains("refused"), "{err}");
+    let d1 = until1 - now_ms();
+    assert!((2_000..=5_500).contains(&d1), "first delay {d1} ms");
+    // A step during the delay does not try again.
+    let (mut store, ops) = open();
+    let r = tick(&mut store, &run, &ops).unwrap();
+    assert!(r.warnings.iter().any(|w| w.contains("back off")), "{r:?}");
+    assert_eq!(backoff(&mut store).0, 1);
+    // Past it, the next failed submission doubles the delay (while the
+    // cluster stays unreachable the attempt is only polled, never
+    // resubmitted, so the failure is handed over directly here).
+    let spec = store.read(|tx| Ok(tx.task("t")?.unwrap().spec)).unwrap();
+    let l = ToLaunch {
+        attempt_id: 1,
+        task_id: "t".into(),
+        n: 1,
+        token: "tok".into(),
+        spec,
+    };
+    let failed: Result<Launched> = Err(crate::transport::TransportError::Transient {
+        host: "127.0.0.1".into(),
+        label: "sbatch".into(),
+        detail: "Socket timed out on send/recv operation".into(),
+    }
+    .into());
+    store
+        .write(|tx| note_submissions(tx, std::slice::from_ref(&l), std::slice::from_ref(&failed)))
+        .unwrap();
+    let (f2, until2, err2) = backoff(&mut store);
+    assert_eq!(f2, 2);
+    assert!(err2.contains("Socket timed out"), "{err2}");
+    let d2 = until2 - now_ms();
+    assert!((4_500..=10_500).contains(&d2), "second delay {d2} ms");
+    // A submission that goes through forgets the failures.
+    let ok: Result<Launched> = Ok(Launched {
+        external_id: "42".into(),
+        child: None,
+    });
+    store
+        .write(|tx| note_submissions(tx, std::slice::from_ref(&l), std::slice::from_ref(&ok)))
+        .unwrap();
+    assert!(store
+        .read(|tx| Ok(tx.backoffs(0)?.is_empty()))
+        .unwrap());
+    // Nothing was submitted, nothing was lost: the attempt waits CREATED.
+    let attempts = store.read(|tx| tx.attempts_of("t")).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].status, AttemptStatus::Created);
+}

@@ -546,6 +546,48 @@ impl Tx<'_> {
         )?)
     }
 
+    /// Operators whose submissions are backing off at `now`:
+    /// `key → (failures, not_before, last error)`.
+    pub fn backoffs(&self, now: i64) -> R<BTreeMap<String, (u32, i64, String)>> {
+        let mut st = self.prepare_cached(
+            "SELECT operator, failures, not_before, last_error FROM backoff WHERE not_before > ?1",
+        )?;
+        let rows = st
+            .query_map(params![now], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Failed submissions to `key` in a row so far.
+    pub fn backoff_failures(&self, key: &str) -> R<u32> {
+        Ok(self
+            .prepare_cached("SELECT failures FROM backoff WHERE operator = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Records one more failed submission to `key`, holding submissions
+    /// until `not_before`.
+    pub fn note_backoff(&self, key: &str, not_before: i64, error: &str) -> R<()> {
+        self.prepare_cached(
+            "INSERT INTO backoff (operator, failures, not_before, last_error) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT(operator) DO UPDATE SET failures = failures + 1,
+                 not_before = excluded.not_before, last_error = excluded.last_error",
+        )?
+        .execute(params![key, not_before, error])?;
+        Ok(())
+    }
+
+    /// Forgets the failures of `key` (a submission went through).
+    pub fn clear_backoff(&self, key: &str) -> R<()> {
+        self.prepare_cached("DELETE FROM backoff WHERE operator = ?1")?
+            .execute(params![key])?;
+        Ok(())
+    }
+
     /// Resets the automatic retry counter (on a manual retry).
     pub fn reset_retries_used(&self, id: &str) -> R<()> {
         self.execute(

@@ -90,9 +90,25 @@ CREATE TABLE planner_rounds (
 /// BOOT_FAIL, a job lost by the scheduler), counted apart from `retries`.
 const V5: &str = "ALTER TABLE tasks ADD COLUMN transient_used INTEGER NOT NULL DEFAULT 0;";
 
+/// Submissions that failed transiently back off per operator, with growing
+/// delays that survive between steps.
+const V6: &str = "CREATE TABLE backoff (
+    operator   TEXT PRIMARY KEY,
+    failures   INTEGER NOT NULL,
+    not_before INTEGER NOT NULL,
+    last_error TEXT NOT NULL
+);";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 #[cfg(test)]

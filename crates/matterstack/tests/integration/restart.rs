@@ -139,6 +139,32 @@ files_from = {{ nvt = ["nvt.gro", "nvt.cpt", "topol.top"] }}
         steps.windows(2).all(|w| w[0] <= w[1]),
         "the continuation did not start over: {steps:?}"
     );
+    // The step count is the .tpr's, and the energy file ends there too.
+    let gmx = |args: &[&str]| {
+        let o = Command::new("gmx")
+            .args(args)
+            .current_dir(&md)
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let tpr = gmx(&["dump", "-s", "md.tpr"]);
+    let nsteps = tpr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("nsteps"))
+        .and_then(|v| v.trim().trim_start_matches('=').trim().parse::<i64>().ok());
+    assert_eq!(nsteps, Some(MD_STEPS));
+    let edr = gmx(&["check", "-e", "md.edr"]);
+    let last_time = edr
+        .split("Last energy frame read")
+        .nth(1)
+        .and_then(|r| r.split("time").nth(1))
+        .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
+    assert_eq!(last_time, Some(MD_STEPS as f64 * 0.002), "{edr}");
     let mdrun = read(&md.join(".attempts/2/stderr"));
     assert!(
         mdrun.contains("-cpi md.cpt"),

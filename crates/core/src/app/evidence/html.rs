@@ -107,9 +107,9 @@ pub fn render(ev: &Evidence, plots: &[Plot]) -> String {
     }
     s.push_str("</p>\n<h2>Timeline</h2>\n");
     s.push_str(&svg::timeline(ev));
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "\n<p class=\"note\">One row per task, one bar per attempt from its start to its end (grey: time queued before it started); arrows join an attempt to the retry or restart that continued it. Times from the run's creation.{}</p>\n",
+        "\n<p class=\"note\">One row per task, one bar per attempt from its start to its end (grey: time queued before it started); arrows join an attempt to the retry or restart that continued it. Times from the run's creation.{}</p>",
         if ev.tasks.len() > svg::MAX_ROWS {
             format!(" Showing the first {} of {} tasks.", svg::MAX_ROWS, ev.tasks.len())
         } else {
@@ -237,9 +237,9 @@ fn failures(s: &mut String, ev: &Evidence) {
 
 fn software(s: &mut String, ev: &Evidence) {
     let sw = &ev.software;
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<h2>Software</h2>\n<table><tr><th>Program</th><th>Version</th><th>Where</th></tr>\n<tr><td>matterstack</td><td>{}</td><td>this export</td></tr>\n",
+        "<h2>Software</h2>\n<table><tr><th>Program</th><th>Version</th><th>Where</th></tr>\n<tr><td>matterstack</td><td>{}</td><td>this export</td></tr>",
         esc(&sw.matterstack)
     );
     for p in &sw.programs {
@@ -284,9 +284,9 @@ fn files(s: &mut String, ev: &Evidence) {
         if t.inputs.is_empty() && t.outputs.is_empty() && t.missing_outputs.is_empty() {
             continue;
         }
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<details><summary><code>{}</code>: {} input(s), {} output(s)</summary><table><tr><th></th><th>File</th><th>Bytes</th><th>SHA-256</th></tr>\n",
+            "<details><summary><code>{}</code>: {} input(s), {} output(s)</summary><table><tr><th></th><th>File</th><th>Bytes</th><th>SHA-256</th></tr>",
             esc(&t.id),
             t.inputs.len(),
             t.outputs.len()
@@ -306,9 +306,9 @@ fn files(s: &mut String, ev: &Evidence) {
 
 fn events(s: &mut String, ev: &Evidence) {
     let skip = ev.events.len().saturating_sub(MAX_EVENTS);
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<h2>Events</h2>\n<details><summary>{} event(s){}</summary><table><tr><th>At</th><th>Task</th><th>Message</th></tr>\n",
+        "<h2>Events</h2>\n<details><summary>{} event(s){}</summary><table><tr><th>At</th><th>Task</th><th>Message</th></tr>",
         ev.events.len(),
         if skip > 0 {
             format!(", the last {MAX_EVENTS} shown")

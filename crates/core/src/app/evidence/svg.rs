@@ -412,11 +412,12 @@ fn series_svg(key: &str, points: &[(String, f64)]) -> String {
         line.join(" ")
     );
     let every = points.len().div_ceil(40).max(1);
+    let r = if points.len() <= 60 { 3.5 } else { 1.5 };
     for (i, (task, v)) in points.iter().enumerate() {
         let (x, y) = (px(i), py(*v));
         let _ = write!(
             s,
-            r##"<circle class="point" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="#1565c0"><title>{}: {v}</title></circle>"##,
+            r##"<circle class="point" cx="{x:.1}" cy="{y:.1}" r="{r}" fill="#1565c0"><title>{}: {v}</title></circle>"##,
             esc(task)
         );
         if i % every == 0 {
