@@ -446,7 +446,12 @@ fn assemble_mc(
     }
     let monomer_sum = if nbodies.contains(&1) {
         let monomers = dict.nocp.get(&1).into_iter().flatten().copied();
-        d.sum(prop, monomers.filter(|&id| table.nbasis(id) == 1), None, len)
+        d.sum(
+            prop,
+            monomers.filter(|&id| table.nbasis(id) == 1),
+            None,
+            len,
+        )
     } else {
         zero.clone()
     };
@@ -496,7 +501,11 @@ fn assemble_mc(
 
 /// `_analyze` for one property: the return value and the cumulative body dict per bsse type
 /// (entries in QCManyBody's insertion order).
-fn analyze_property(d: &Data<'_>, prop: Prop, len: usize) -> Result<(Vec<f64>, BodyDict), MbeError> {
+fn analyze_property(
+    d: &Data<'_>,
+    prop: Prop,
+    len: usize,
+) -> Result<(Vec<f64>, BodyDict), MbeError> {
     let exp = d.exp;
     let s = &exp.settings;
     let mut result = vec![0.0; len];

@@ -121,12 +121,9 @@ impl<'de> Visitor<'de> for FlatInto<'_> {
 pub fn results_for(exp: &Expansion, text: &str) -> Result<Vec<Option<ComponentResult>>, MbeError> {
     let mut out = vec![None; exp.len()];
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = ResultsSeed {
-        exp,
-        out: &mut out,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
+    let parsed = ResultsSeed { exp, out: &mut out }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
     parsed.map_err(|e| MbeError::Parse(format!("component results JSON: {e}")))?;
     Ok(out)
 }
@@ -146,7 +143,9 @@ impl<'de> DeserializeSeed<'de> for ResultsSeed<'_> {
 impl<'de> Visitor<'de> for ResultsSeed<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object mapping component labels to {\"energy\", \"gradient\"?, \"hessian\"?}")
+        f.write_str(
+            "an object mapping component labels to {\"energy\", \"gradient\"?, \"hessian\"?}",
+        )
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut key = String::new();

@@ -89,9 +89,8 @@ impl Table {
 
     fn same(&self, id: u32, model: u32, real: &[u32], basis: &[u32]) -> bool {
         let r = &self.recs[id as usize];
-        let same_len = r.model == model
-            && r.nreal as usize == real.len()
-            && r.nbasis as usize == basis.len();
+        let same_len =
+            r.model == model && r.nreal as usize == real.len() && r.nbasis as usize == basis.len();
         same_len
             && self.frags[r.start..r.start + real.len() + basis.len()]
                 .iter()

@@ -28,7 +28,10 @@ fn dump(r: &Rendered) -> String {
     }
     s.push_str(&format!("===== command =====\n{}\n", r.command));
     if !r.checkpoint.is_empty() {
-        s.push_str(&format!("===== checkpoint =====\n{}\n", r.checkpoint.join("\n")));
+        s.push_str(&format!(
+            "===== checkpoint =====\n{}\n",
+            r.checkpoint.join("\n")
+        ));
     }
     if let Some(restart) = &r.restart_command {
         s.push_str(&format!("===== restart command =====\n{restart}\n"));

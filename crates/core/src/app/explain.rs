@@ -67,6 +67,11 @@ impl Run {
                         ));
                     }
                 }
+                TaskStatus::Running if tx.remaining_deps(task)? > 0 => reasons.push(format!(
+                    "submitted to {} ahead of its dependencies ({}): held by the scheduler until they succeed",
+                    t.spec.operator_key(),
+                    t.spec.depends_on.join(", ")
+                )),
                 TaskStatus::Running => reasons.push(format!("running on {}", t.spec.operator_key())),
                 TaskStatus::WaitingExternal => reasons.push(match t.spec.operator.as_str() {
                     "human" => format!(

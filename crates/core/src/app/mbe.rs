@@ -85,8 +85,7 @@ pub fn plan_file(path: &Path) -> Result<Plan> {
 /// Fails like [`plan_file`].
 pub fn expansion_file(path: &Path) -> Result<Expansion> {
     let input = read_input(path)?;
-    matterstack_mbe::expansion(&input)
-        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+    matterstack_mbe::expansion(&input).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
 /// Reads component results (`{label: {"energy", "gradient"?, "hessian"?}}`) from a JSON file
@@ -1233,17 +1232,19 @@ He 0 0 3
     #[test]
     fn nwchem_decks_have_bq_ghosts_with_basis_functions_and_refuse_what_they_cannot_do() {
         let p = plan_of(&HE2.replace("psi4", "nwchem"));
-        let ghosted = p
-            .components
-            .iter()
-            .find(|c| !c.ghost.is_empty())
-            .unwrap();
+        let ghosted = p.components.iter().find(|c| !c.ghost.is_empty()).unwrap();
         let t = prepare(ghosted).unwrap();
         let deck = &t.files.iter().find(|f| f.0 == "input.nw").unwrap().1;
-        assert!(deck.contains("\n  He 0.0 0.0 0.0\n") || deck.contains("\n  bqHe 0.0 0.0 0.0\n"), "{deck}");
+        assert!(
+            deck.contains("\n  He 0.0 0.0 0.0\n") || deck.contains("\n  bqHe 0.0 0.0 0.0\n"),
+            "{deck}"
+        );
         assert!(deck.contains("  bqHe library He sto-3g\n"), "{deck}");
         assert!(deck.contains("  He library He sto-3g\n"), "{deck}");
-        assert!(deck.contains("task_energy('scf')") && deck.contains("task python"), "{deck}");
+        assert!(
+            deck.contains("task_energy('scf')") && deck.contains("task python"),
+            "{deck}"
+        );
         assert!(t.command.contains("nwchem input.nw"), "{}", t.command);
         let mut c = ghosted.clone();
         c.driver = Driver::Gradient;
@@ -1255,7 +1256,10 @@ He 0 0 3
         let mut c = ghosted.clone();
         c.keywords.insert("scf_type".into(), json!("pk"));
         let e = prepare(&c).unwrap_err().to_string();
-        assert!(e.contains("scf_type") && e.contains("no program keywords"), "{e}");
+        assert!(
+            e.contains("scf_type") && e.contains("no program keywords"),
+            "{e}"
+        );
         let mut c = ghosted.clone();
         c.method = "ccsd(t)".into();
         let e = prepare(&c).unwrap_err().to_string();

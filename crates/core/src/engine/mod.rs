@@ -16,6 +16,7 @@
 //! claim and launches them; killed between 2 and 3, it finds their claims
 //! and adopts them. Either way each attempt's command runs at most once.
 
+mod chain;
 mod lock;
 mod resolve;
 
@@ -303,12 +304,21 @@ fn reconcile(
                     let task = tx.task(&a.task_id)?.ok_or_else(|| {
                         Error::Corrupt(format!("attempt of unknown task {}", a.task_id))
                     })?;
+                    let mut spec = task.spec;
+                    if tx.remaining_deps(&a.task_id)? > 0 {
+                        // Submitted ahead of its dependencies: wait for their
+                        // jobs as they are now, or not yet at all.
+                        match chain::upstream_jobs(tx, &spec, &name)? {
+                            Some(after) => spec.after = after,
+                            None => continue,
+                        }
+                    }
                     relaunch.push(ToLaunch {
                         attempt_id: a.id,
                         task_id: a.task_id.clone(),
                         n: a.n,
                         token: a.token.clone(),
-                        spec: task.spec,
+                        spec,
                     });
                 }
                 Observation::Running {
@@ -397,6 +407,7 @@ fn reconcile(
             }
         }
     }
+    chain::cancel_doomed(tx, run_dir, ops, &mut report.warnings)?;
     Ok(relaunch)
 }
 
@@ -410,6 +421,10 @@ fn stage_upstream_files(run_dir: &Path, task_id: &str, spec: &TaskSpec) -> Resul
     let dir = run_dir.join("tasks").join(task_id);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
     for (up, files) in &spec.files_from {
+        if spec.after.iter().any(|a| &a.task == up) {
+            // Still running on the cluster: the job copies them there.
+            continue;
+        }
         for f in files {
             let src = run_dir.join("tasks").join(up).join(f);
             let name = std::path::Path::new(f).file_name().unwrap_or_default();
@@ -584,6 +599,60 @@ fn schedule(
         let token = uuid::Uuid::new_v4().simple().to_string();
         let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
         tx.set_task(&id, task.status.on(Event::Launched)?, None, None)?;
+        out.push(ToLaunch {
+            attempt_id,
+            task_id: id,
+            n,
+            token,
+            spec,
+        });
+    }
+    // Chains on one SLURM cluster: submit pending tasks behind their live
+    // upstream jobs (`afterok`), within the cluster's max_jobs.
+    for (id, key) in tx.chain_candidates(256)? {
+        if max_new.is_some_and(|m| out.len() >= m) {
+            break;
+        }
+        if held.contains_key(&key) {
+            continue;
+        }
+        let Some(task) = tx.task(&id)? else { continue };
+        let Some(after) = chain::upstream_jobs(tx, &task.spec, &key)? else {
+            continue;
+        };
+        let Ok(Capacity::Jobs(max)) = ops.get(&key).map(|op| op.capacity()) else {
+            continue;
+        };
+        let free = match free_jobs.get_mut(&key) {
+            Some(f) => f,
+            None => {
+                let used = tx.active_count(&key)?;
+                free_jobs
+                    .entry(key.clone())
+                    .or_insert(max.saturating_sub(used))
+            }
+        };
+        if *free == 0 {
+            continue;
+        }
+        *free -= 1;
+        let n = task.attempts + 1;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let attempt_id = tx.insert_attempt(&id, n, &token, &key, None)?;
+        tx.set_task(&id, task.status.on(Event::ChainLaunched)?, None, None)?;
+        tx.event(
+            Some(&id),
+            &format!(
+                "submitted ahead of {}: held by the scheduler until they succeed",
+                after
+                    .iter()
+                    .map(|a| format!("{} (job {})", a.task, a.job_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        let mut spec = task.spec;
+        spec.after = after;
         out.push(ToLaunch {
             attempt_id,
             task_id: id,

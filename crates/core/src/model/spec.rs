@@ -188,6 +188,25 @@ pub struct TaskSpec {
     /// Set by the sweep expansion on each point: the id of the swept task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_of: Option<String>,
+    /// Set by the engine at launch, never by users, never stored: live
+    /// upstream jobs on the same cluster this task's job waits for
+    /// (SLURM `--dependency=afterok`).
+    #[serde(skip)]
+    pub after: Vec<AfterJob>,
+}
+
+/// A live upstream job on the same cluster that a chained job waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AfterJob {
+    /// The upstream's scheduler job id.
+    pub job_id: String,
+    /// The upstream task.
+    pub task: String,
+    /// The upstream's attempt number (locates its remote directories).
+    pub attempt: u32,
+    /// Files of the upstream (`files_from`) the job copies from the
+    /// upstream's remote project directory when it starts.
+    pub files: Vec<String>,
 }
 
 fn is_zero(n: &i32) -> bool {

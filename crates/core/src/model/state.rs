@@ -11,6 +11,8 @@
 //!    │ failed     `when`│ false                │ awaits a person (human/manual)
 //!    ▼                  ▼                      ▼
 //! SKIPPED ◀─────────────┘              WAITING_EXTERNAL (ends like RUNNING)
+//! PENDING ──submitted ahead, held by the scheduler (afterok)──▶ RUNNING
+//! RUNNING (held) ──dependency failed──▶ SKIPPED (its job is cancelled)
 //! PENDING/READY/RUNNING/WAITING_EXTERNAL ──cancel──▶ CANCELLED
 //! FAILED/CANCELLED/SKIPPED ──retry──▶ PENDING
 //! ```
@@ -93,6 +95,9 @@ pub enum Event {
     ConditionFalse,
     /// The attempt was handed to a person; the task waits for them.
     AwaitExternal,
+    /// A pending task's job was submitted to a scheduler ahead of its
+    /// dependencies, held there until they succeed (SLURM `afterok`).
+    ChainLaunched,
 }
 
 /// A transition the model forbids.
@@ -117,6 +122,8 @@ pub fn transition(from: Status, event: Event) -> Result<Status, IllegalTransitio
             (T::Pending, E::DepBlocked) => T::Skipped,
             (T::Ready, E::Launched) => T::Running,
             (T::Ready, E::ConditionFalse) => T::Skipped,
+            (T::Pending, E::ChainLaunched) => T::Running,
+            (T::Running, E::DepBlocked) => T::Skipped,
             (T::Running, E::Started) => T::Running,
             (T::Running | T::WaitingExternal, E::AwaitExternal) => T::WaitingExternal,
             (T::WaitingExternal, E::Started) => T::WaitingExternal,
@@ -264,7 +271,8 @@ mod tests {
     use Event as E;
     use TaskStatus as T;
 
-    const EVENTS: [Event; 11] = [
+    const EVENTS: [Event; 12] = [
+        E::ChainLaunched,
         E::ConditionFalse,
         E::AwaitExternal,
         E::DepsMet,
@@ -327,7 +335,7 @@ mod tests {
             .flat_map(|t| EVENTS.iter().map(move |e| (t, e)))
             .filter(|(t, e)| t.on(**e).is_ok())
             .count();
-        assert_eq!(legal, 21);
+        assert_eq!(legal, 23);
     }
 
     #[test]

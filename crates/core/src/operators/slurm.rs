@@ -287,6 +287,12 @@ impl SlurmOperator {
             account: task.account.clone().or(self.profile.account.clone()),
             gres: task.gres.clone(),
             constraint: task.constraint.clone(),
+            // Chained behind live upstream jobs: an array of such points
+            // must wait for the same jobs.
+            dependency: (!task.after.is_empty()).then(|| {
+                let ids: Vec<&str> = task.after.iter().map(|a| a.job_id.as_str()).collect();
+                format!("afterok:{}", ids.join(":"))
+            }),
             ..JobSpec::default()
         }
     }
@@ -339,7 +345,24 @@ impl SlurmOperator {
             ));
         }
         setup.push(running);
+        // A job chained behind live upstream jobs (afterok) takes their
+        // files from their project directories, where their job scripts
+        // copied their scratch when they ended.
+        for up in &task.after {
+            let (up_p, _) = self.dirs(&up.task, up.attempt)?;
+            for f in &up.files {
+                setup.push(format!(
+                    "cp -a {} . || {{ echo {} >&2; exit 1; }}",
+                    quote(&format!("{up_p}/work/{f}")),
+                    quote(&format!("matterstack: upstream {} left no {f}", up.task)),
+                ));
+            }
+        }
         setup.extend(self.profile.setup.iter().cloned());
+        let dependency = (!task.after.is_empty()).then(|| {
+            let ids: Vec<&str> = task.after.iter().map(|a| a.job_id.as_str()).collect();
+            format!("afterok:{}", ids.join(":"))
+        });
         let spec = JobSpec {
             job_name: name.to_string(),
             workdir: s.to_string(),
@@ -349,6 +372,7 @@ impl SlurmOperator {
             env,
             command,
             marker_dir: p.to_string(),
+            dependency,
             ..self.resources(task)
         };
         match &self.job_template {

@@ -374,6 +374,16 @@ impl Tx<'_> {
             .map_err(|e| Error::Corrupt(e.to_string()))?;
         self.prepare_cached("UPDATE tasks SET resolved = ?2 WHERE id = ?1")?
             .execute(params![id, json])?;
+        // Scheduling reads cores and the operator key from their columns:
+        // keep them those of the effective spec.
+        let effective = match spec {
+            Some(s) => Some(s.clone()),
+            None => self.declared_spec(id)?,
+        };
+        if let Some(s) = effective {
+            self.prepare_cached("UPDATE tasks SET cores = ?2, operator = ?3 WHERE id = ?1")?
+                .execute(params![id, s.cores, s.operator_key()])?;
+        }
         Ok(())
     }
 
@@ -586,6 +596,47 @@ impl Tx<'_> {
         self.prepare_cached("DELETE FROM backoff WHERE operator = ?1")?
             .execute(params![key])?;
         Ok(())
+    }
+
+    /// PENDING tasks bound for a SLURM cluster (candidates for submission
+    /// ahead of their dependencies), by priority then declaration order.
+    pub fn chain_candidates(&self, limit: usize) -> R<Vec<(String, String)>> {
+        let mut st = self.prepare_cached(
+            "SELECT id, operator FROM tasks WHERE status = 'PENDING' AND operator LIKE 'slurm@%'
+             ORDER BY priority DESC, seq LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Unsatisfied dependencies of a task.
+    pub fn remaining_deps(&self, id: &str) -> R<u32> {
+        Ok(self.query_row(
+            "SELECT remaining_deps FROM tasks WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// RUNNING tasks (jobs submitted ahead, held by the scheduler) with a
+    /// dependency that can no longer succeed, and that dependency.
+    pub fn held_with_failed_dependency(&self) -> R<Vec<(String, String)>> {
+        let mut st = self.prepare_cached(
+            "SELECT t.id, min(u.id) FROM tasks t
+               JOIN deps d ON d.task_id = t.id JOIN tasks u ON u.id = d.dep_id
+             WHERE t.status = 'RUNNING' AND t.remaining_deps > 0
+               AND (u.status = 'CANCELLED'
+                    OR (u.status = 'FAILED' AND NOT u.allow_failure)
+                    OR (u.status = 'SKIPPED'
+                        AND NOT (u.skip_ok AND coalesce(t.spec ->> '$.allow_skipped', 0))))
+             GROUP BY t.id",
+        )?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// Resets the automatic retry counter (on a manual retry).

@@ -3,6 +3,7 @@
 //! in `support`.
 
 mod bad_input;
+mod chains;
 mod cli;
 mod crash;
 mod evidence;

@@ -1178,7 +1178,10 @@ fn nwchem_water_dimer_nocp_and_cp_with_ghost_atoms_equals_psi4() {
     let mut compared = 0;
     let mut worst = 0.0_f64;
     for (k, v) in p4["energy_body_dict"].as_object().unwrap() {
-        let (a, b) = (nw["energy_body_dict"][k].as_f64().unwrap(), v.as_f64().unwrap());
+        let (a, b) = (
+            nw["energy_body_dict"][k].as_f64().unwrap(),
+            v.as_f64().unwrap(),
+        );
         assert!((a - b).abs() < 1e-6, "{k}: nwchem {a} vs psi4 {b}");
         worst = worst.max((a - b).abs());
         compared += 1;

@@ -292,3 +292,45 @@ fn a_step_killed_after_the_array_sbatch_never_submits_it_again() {
     );
     assert_eq!(c.job_infos().len(), 3, "no second set of job directories");
 }
+
+#[test]
+fn cancel_of_one_point_stops_only_its_array_element() {
+    let c = sweep_ws(2, "sleep 300 # {{ x }}", "");
+    let run = c.ws.init("r");
+    assert!(crate::support::wait_for(
+        std::time::Duration::from_secs(60),
+        || {
+            c.ws.ms(&["step", s(&run)]);
+            let infos = c.job_infos();
+            infos.len() == 2 && infos.iter().all(|i| i["status"] == "RUNNING")
+        }
+    ));
+    let id_of = |task: &str| {
+        c.job_infos()
+            .into_iter()
+            .find(|i| i["task"] == task)
+            .and_then(|i| i["scheduler_id"].as_str().map(str::to_string))
+            .unwrap()
+    };
+    let (first, second) = (id_of("scan.x-0"), id_of("scan.x-1"));
+    assert_eq!(
+        first.split_once('_').map(|p| p.0),
+        second.split_once('_').map(|p| p.0),
+        "one array"
+    );
+    let out = c.ws.ms(&["cancel", s(&run), "scan.x-0"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        || crate::testbed::slurm_state(&first) == "CANCELLED"
+    ));
+    assert_eq!(crate::testbed::slurm_state(&second), "RUNNING");
+    let st = status(&run);
+    assert_eq!(task_status(&st, "scan.x-0")["status"], "CANCELLED");
+    assert_eq!(task_status(&st, "scan.x-1")["status"], "RUNNING");
+    assert_eq!(c.ws.ms(&["cancel", s(&run)]).code, 0);
+    assert!(crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        || crate::testbed::slurm_state(&second) == "CANCELLED"
+    ));
+}

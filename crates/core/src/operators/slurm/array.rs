@@ -27,8 +27,8 @@ use crate::operators::{AttemptRef, Launched, Operator};
 use crate::transport::{quote, TransportError};
 use crate::{Error, Result};
 
-/// What points must share to go in one array: their sweep and every
-/// resource the array's header asks for.
+/// What points must share to go in one array: their sweep, every
+/// resource the array's header asks for, and the upstream jobs it waits for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Shape {
     sweep: String,
@@ -40,6 +40,7 @@ struct Shape {
     account: Option<String>,
     gres: Option<String>,
     constraint: Option<String>,
+    dependency: Option<String>,
 }
 
 /// A copy of `e` for another attempt of the same failed batch.
@@ -71,6 +72,7 @@ impl SlurmOperator {
             account: r.account,
             gres: r.gres,
             constraint: r.constraint,
+            dependency: r.dependency,
         })
     }
 

@@ -267,3 +267,46 @@ fn an_element_whose_job_id_was_never_recorded_is_found_by_array_token_and_index(
         "no array record: launch it"
     );
 }
+
+#[test]
+fn points_chained_behind_an_upstream_job_wait_for_it_as_one_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let (op, fake) = operator("", Fake::default());
+    let after = vec![crate::model::spec::AfterJob {
+        job_id: "55".into(),
+        task: "prep".into(),
+        attempt: 1,
+        files: vec![],
+    }];
+    let tasks: Vec<TaskSpec> = (0..3)
+        .map(|i| {
+            let mut t = task(&format!("s.x-{i}"), Some("s"), 1);
+            if i < 2 {
+                t.after = after.clone();
+            }
+            t
+        })
+        .collect();
+    let batch: Vec<(AttemptRef<'_>, &TaskSpec)> = tasks
+        .iter()
+        .map(|t| (attempt(dir.path(), t, "tk"), t))
+        .collect();
+    let ids: Vec<String> = op
+        .launch_many(&batch)
+        .into_iter()
+        .map(|r| r.unwrap().external_id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["100_0", "100_1", "101"],
+        "the unchained point goes alone"
+    );
+    let calls = fake.calls.lock().unwrap();
+    let (_, _, stage) = calls.iter().find(|(l, ..)| l == "stage-array").unwrap();
+    let header = stage.split_once("array.sh <<'").unwrap().1;
+    assert!(
+        header.contains("#SBATCH --array=0-1\n")
+            && header.contains("#SBATCH --dependency=afterok:55\n"),
+        "{header}"
+    );
+}
