@@ -74,7 +74,10 @@ impl Run {
             .iter()
             .filter_map(|(_, o)| serde_json::from_str(o).ok())
             .collect();
-        if earlier.iter().any(|o| o.get("done") == Some(&Value::Bool(true))) {
+        if earlier
+            .iter()
+            .any(|o| o.get("done") == Some(&Value::Bool(true)))
+        {
             return Ok(Round::Idle);
         }
         let max = settings.max_rounds.unwrap_or(1000) as usize;
@@ -84,7 +87,8 @@ impl Run {
             ));
         }
         let input = self.planner_input(&run_id, earlier.len() + 1, &earlier)?;
-        let input_text = serde_json::to_string(&input).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let input_text =
+            serde_json::to_string(&input).map_err(|e| Error::Corrupt(e.to_string()))?;
         let timeout = Duration::from_secs(settings.planner_timeout_s.unwrap_or(600));
         // The input is kept for whoever debugs a planner, and handed over as
         // a file: a planner that does not read stdin cannot break a pipe.
@@ -127,7 +131,11 @@ impl Run {
             tx.insert_planner_round(&sha, &answer.to_string(), new_tasks.len())?;
             tx.event(
                 None,
-                &format!("planner round {}: added {}", earlier.len() + 1, ids.join(", ")),
+                &format!(
+                    "planner round {}: added {}",
+                    earlier.len() + 1,
+                    ids.join(", ")
+                ),
             )?;
             crate::engine::update_run_state(tx)?;
             Ok(())
@@ -179,9 +187,7 @@ impl Run {
         workspace: &Path,
     ) -> std::result::Result<Vec<TaskSpec>, String> {
         let Some(list) = answer.get("tasks") else {
-            return Err(
-                "it must print {\"tasks\": [...]} or {\"done\": true}; got neither".into(),
-            );
+            return Err("it must print {\"tasks\": [...]} or {\"done\": true}; got neither".into());
         };
         let mut new: Vec<TaskSpec> = serde_json::from_value(list.clone())
             .map_err(|e| format!("\"tasks\" is not a list of tasks: {e}"))?;
@@ -291,7 +297,10 @@ fn call(
             Ok(None) if start.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("it ran longer than {} s and was killed", timeout.as_secs()));
+                return Err(format!(
+                    "it ran longer than {} s and was killed",
+                    timeout.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("cannot wait for it: {e}")),

@@ -140,7 +140,9 @@ fn in_flight(run: &mut Run) -> Result<usize> {
 fn drive(entries: &mut [Entry], opts: &SubmitOptions) -> Result<()> {
     let mut children: Vec<Child> = Vec::new();
     loop {
-        let mut order: Vec<usize> = (0..entries.len()).filter(|i| !entries[*i].stopped).collect();
+        let mut order: Vec<usize> = (0..entries.len())
+            .filter(|i| !entries[*i].stopped)
+            .collect();
         order.sort_by_key(|i| {
             let s = &entries[*i].summary;
             (-(s.priority as i64), s.launched, *i)

@@ -91,7 +91,8 @@ pub(super) fn cancel_doomed(
                 warnings.push(format!("{key}: cannot cancel the held job of {id}: {e}"));
                 continue;
             }
-            let reason = format!("dependency \"{dep}\" did not succeed; its held job was cancelled");
+            let reason =
+                format!("dependency \"{dep}\" did not succeed; its held job was cancelled");
             tx.update_attempt(
                 a.id,
                 a.status.on(Event::Cancel)?,
@@ -104,7 +105,10 @@ pub(super) fn cancel_doomed(
         }
         let reason = format!("dependency \"{dep}\" did not succeed");
         tx.set_task(&id, task.status.on(Event::DepBlocked)?, None, Some(&reason))?;
-        tx.event(Some(&id), &format!("skipped: {reason}; its held job was cancelled"))?;
+        tx.event(
+            Some(&id),
+            &format!("skipped: {reason}; its held job was cancelled"),
+        )?;
         super::block_dependants(tx, &id, &format!("dependency \"{id}\" was skipped"))?;
     }
     Ok(())

@@ -167,7 +167,13 @@ fn started(dir: &Path, extra: &str) -> (PathBuf, Store, i64) {
         "[clusters.hpc]\nhost = \"h\"\nproject_root = \"/p\"\nscratch_root = \"/s\"\n",
     )
     .unwrap();
-    let run = app::init(dir, &InitOptions { run_id: Some("r".into()) }).unwrap();
+    let run = app::init(
+        dir,
+        &InitOptions {
+            run_id: Some("r".into()),
+        },
+    )
+    .unwrap();
     let mut store = Store::open(&run.join("state.sqlite")).unwrap();
     let id = start_attempt(&mut store);
     (run, store, id)
@@ -209,7 +215,11 @@ fn infrastructure_failures_are_resubmitted_within_their_own_limit() {
     let (reason, after, attempts) = store
         .read(|tx| {
             let t = tx.task("t")?.unwrap();
-            Ok((t.reason, tx.task("after")?.unwrap().status, tx.attempts_of("t")?))
+            Ok((
+                t.reason,
+                tx.task("after")?.unwrap().status,
+                tx.attempts_of("t")?,
+            ))
         })
         .unwrap();
     assert!(reason.unwrap().starts_with("NODE_FAIL"));
@@ -245,7 +255,13 @@ fn failed_submissions_back_off_with_growing_delays_across_ticks() {
         "[clusters.down]\nhost = \"127.0.0.1\"\nport = 9\nproject_root = \"/tmp/p\"\nscratch_root = \"/tmp/s\"\nssh_options = [\"ConnectTimeout=2\"]\n",
     )
     .unwrap();
-    let run = app::init(dir.path(), &InitOptions { run_id: Some("r".into()) }).unwrap();
+    let run = app::init(
+        dir.path(),
+        &InitOptions {
+            run_id: Some("r".into()),
+        },
+    )
+    .unwrap();
     let open = || {
         let store = Store::open(&run.join("state.sqlite")).unwrap();
         let clusters = app::clusters::read_file(&run.join(app::clusters::CLUSTERS_FILE)).unwrap();
@@ -303,9 +319,7 @@ fn failed_submissions_back_off_with_growing_delays_across_ticks() {
     store
         .write(|tx| note_submissions(tx, std::slice::from_ref(&l), std::slice::from_ref(&ok)))
         .unwrap();
-    assert!(store
-        .read(|tx| Ok(tx.backoffs(0)?.is_empty()))
-        .unwrap());
+    assert!(store.read(|tx| Ok(tx.backoffs(0)?.is_empty())).unwrap());
     // Nothing was submitted, nothing was lost: the attempt waits CREATED.
     let attempts = store.read(|tx| tx.attempts_of("t")).unwrap();
     assert_eq!(attempts.len(), 1);

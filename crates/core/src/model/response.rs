@@ -37,7 +37,9 @@ pub fn check(text: &str, schema: &Value) -> Result<Response, String> {
     let v: Value =
         serde_json::from_str(text).map_err(|e| format!("response is not valid JSON: {e}"))?;
     let Value::Object(o) = &v else {
-        return Err("response must be a JSON object with \"status\", \"data\" and \"error\"".into());
+        return Err(
+            "response must be a JSON object with \"status\", \"data\" and \"error\"".into(),
+        );
     };
     if let Some(k) = o
         .keys()
@@ -60,9 +62,16 @@ pub fn check(text: &str, schema: &Value) -> Result<Response, String> {
     let error = match o.get("error") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(format!("response \"error\" must be a string or null, not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "response \"error\" must be a string or null, not {other}"
+            ))
+        }
     };
-    let data = o.get("data").cloned().unwrap_or(Value::Object(Default::default()));
+    let data = o
+        .get("data")
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
     if !completed {
         return Ok(Response {
             completed,
@@ -76,7 +85,11 @@ pub fn check(text: &str, schema: &Value) -> Result<Response, String> {
         .iter_errors(&data)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let at = if path.is_empty() { "data".to_string() } else { format!("data{path}") };
+            let at = if path.is_empty() {
+                "data".to_string()
+            } else {
+                format!("data{path}")
+            };
             format!("{at}: {e}")
         })
         .collect();
@@ -127,21 +140,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("data/approved") && e.contains("boolean"), "{e}");
-        assert!(e.contains("data/temperature") && e.contains("minimum") || e.contains("less than"), "{e}");
+        assert!(
+            e.contains("data/temperature") && e.contains("minimum") || e.contains("less than"),
+            "{e}"
+        );
         let e = check(r#"{"status": "COMPLETED", "data": {}}"#, &schema()).unwrap_err();
         assert!(e.contains("approved") && e.contains("required"), "{e}");
     }
 
     #[test]
     fn rejects_bad_envelopes() {
-        assert!(check("nope", &schema()).unwrap_err().contains("not valid JSON"));
+        assert!(check("nope", &schema())
+            .unwrap_err()
+            .contains("not valid JSON"));
         assert!(check(r#"{"status": "DONE"}"#, &schema())
             .unwrap_err()
             .contains("\"DONE\" is not allowed"));
         assert!(check(r#"{"status": "COMPLETED", "extra": 1}"#, &schema())
             .unwrap_err()
             .contains("unknown field \"extra\""));
-        let r = check(r#"{"status": "FAILED", "error": "sample broke"}"#, &schema()).unwrap();
+        let r = check(
+            r#"{"status": "FAILED", "error": "sample broke"}"#,
+            &schema(),
+        )
+        .unwrap();
         assert!(!r.completed);
         assert_eq!(r.error.as_deref(), Some("sample broke"));
     }

@@ -590,6 +590,10 @@ mod tests {
             command = "x"
             operator = "human"
             depends_on = ["e"]
+            [[tasks]]
+            id = "f"
+            command = "x"
+            schema = { type = "object" }
             "#,
         )
         .unwrap_err();
@@ -603,8 +607,9 @@ mod tests {
             "\"../secret\" leaves the workspace",
             "\"/etc/passwd\" is an absolute path",
             "\"1BAD\" is invalid",
-            "operator \"human\" is not available in this build yet",
+            "a human task runs no command",
             "depends_on \"e\" is not a task",
+            "schema is only used by operator = \"human\"",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }

@@ -115,8 +115,8 @@ impl Operator for HumanOperator {
             task_q = quote(a.task_id),
         );
         write_atomic(&dir.join("instructions.md"), &text)?;
-        let schema_text = serde_json::to_string_pretty(&schema)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        let schema_text =
+            serde_json::to_string_pretty(&schema).map_err(|e| Error::Corrupt(e.to_string()))?;
         write_atomic(&dir.join("schema.json"), &format!("{schema_text}\n"))?;
         Ok(Launched {
             external_id: "human".into(),
@@ -226,10 +226,7 @@ impl Operator for ManualOperator {
         }
         match &task.command {
             Some(Command::Shell(s)) => script.push_str(&format!("{s}\n")),
-            Some(Command::Argv(v)) => script.push_str(&format!(
-                "{}\n",
-                quote_all(v)
-            )),
+            Some(Command::Argv(v)) => script.push_str(&format!("{}\n", quote_all(v))),
             None => script.push_str("# (no command: follow README.md)\n"),
         }
         write_atomic(&dir.join("job.sh"), &script)?;

@@ -322,8 +322,12 @@ impl SlurmOperator {
                 )))
             }
         };
+        // Killed by the scheduler (scancel, walltime): SIGTERM reaches the
+        // command and this shell; the trap runs once the command has ended,
+        // keeps what it wrote (checkpoints) and leaves no exit marker, so
+        // the scheduler's TIMEOUT/CANCELLED stands.
         let command = format!(
-            "{cmd}\nms_rc=$?\nmkdir -p {work} && cp -a {scratch} {work}/\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
+            "trap 'mkdir -p {work} && cp -a {scratch} {work}/; exit 143' TERM\n{cmd}\nms_rc=$?\nmkdir -p {work} && cp -a {scratch} {work}/\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
             work = quote(&format!("{p}/work")),
             scratch = quote(&format!("{s}/.")),
         );

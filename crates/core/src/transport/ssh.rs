@@ -194,7 +194,10 @@ impl SshTransport {
             progress::run(&mut cmd, &format!("{label} {}", self.destination)).map_err(cannot)?
         } else {
             let out = cmd.output().map_err(cannot)?;
-            (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+            (
+                out.status,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
         };
         if status.success() {
             return Ok(());

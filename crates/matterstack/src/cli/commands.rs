@@ -71,7 +71,10 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 // Stopped before the end: waiting for people, or paused.
                 RunState::Waiting | RunState::Paused => {
                     for t in view.tasks.iter().filter(|t| t.status == "WAITING_EXTERNAL") {
-                        println!("{} waits for a person: `matterstack explain {} {}` says how to answer", t.id, view.dir, t.id);
+                        println!(
+                            "{} waits for a person: `matterstack explain {} {}` says how to answer",
+                            t.id, view.dir, t.id
+                        );
                     }
                     ExitCode::from(3)
                 }

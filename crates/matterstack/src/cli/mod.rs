@@ -121,7 +121,9 @@ enum Cmd {
     )]
     Respond(workflow::RespondArgs),
     /// Finish a manual task with the outputs found in a directory.
-    #[command(after_help = "Example:\n  matterstack complete runs/r1 big-job --from ~/results/big-job")]
+    #[command(
+        after_help = "Example:\n  matterstack complete runs/r1 big-job --from ~/results/big-job"
+    )]
     Complete(workflow::CompleteArgs),
     /// Print a task's output.
     #[command(

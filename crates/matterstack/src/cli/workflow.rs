@@ -47,10 +47,7 @@ pub fn pause(a: PauseArgs) -> Result<ExitCode> {
     if run.pause(a.reason.as_deref())? {
         println!("paused: no new task starts until `matterstack resume`; running ones go on");
     } else {
-        println!(
-            "already paused: {}",
-            run.paused()?.unwrap_or_default()
-        );
+        println!("already paused: {}", run.paused()?.unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -147,7 +144,10 @@ pub fn submit(a: SubmitArgs) -> Result<ExitCode> {
             );
         }
         let launched: usize = runs.iter().map(|r| r.launched).sum();
-        println!("{} run(s) submitted, {launched} attempt(s) started", runs.len());
+        println!(
+            "{} run(s) submitted, {launched} attempt(s) started",
+            runs.len()
+        );
     }
     if !a.wait {
         return Ok(ExitCode::SUCCESS);

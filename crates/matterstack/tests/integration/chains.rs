@@ -63,18 +63,14 @@ fn a_chain_on_one_cluster_advances_in_slurm_without_steps() {
     let (ja, jb) = (job_id(&c, &run, "a"), job_id(&c, &run, "b"));
     let held = c.ws.ms(&["explain", s(&run), "c"]);
     assert!(held.stdout.contains("held by the scheduler"), "{held:?}");
-    let script_b = std::fs::read_to_string(
-        c.remote.path().join("project/chain/b/1/job.sh"),
-    )
-    .unwrap();
+    let script_b =
+        std::fs::read_to_string(c.remote.path().join("project/chain/b/1/job.sh")).unwrap();
     assert!(
         script_b.contains(&format!("#SBATCH --dependency=afterok:{ja}")),
         "{script_b}"
     );
-    let script_c = std::fs::read_to_string(
-        c.remote.path().join("project/chain/c/1/job.sh"),
-    )
-    .unwrap();
+    let script_c =
+        std::fs::read_to_string(c.remote.path().join("project/chain/c/1/job.sh")).unwrap();
     assert!(script_c.contains(&format!("afterok:{jb}")), "{script_c}");
     // No more steps: SLURM alone runs b after a and c after b.
     assert!(
@@ -87,8 +83,14 @@ fn a_chain_on_one_cluster_advances_in_slurm_without_steps() {
     );
     let infos = c.job_infos();
     let t = |task: &str, k: &str| job_of(&infos, task)[k].as_i64().unwrap();
-    assert!(t("b", "started_at") >= t("a", "ended_at") - 1000, "{infos:?}");
-    assert!(t("c", "started_at") >= t("b", "ended_at") - 1000, "{infos:?}");
+    assert!(
+        t("b", "started_at") >= t("a", "ended_at") - 1000,
+        "{infos:?}"
+    );
+    assert!(
+        t("c", "started_at") >= t("b", "ended_at") - 1000,
+        "{infos:?}"
+    );
     // The store learns it all at the next step; the outputs arrive.
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
     assert_eq!(out.code, 0, "{out:?}");

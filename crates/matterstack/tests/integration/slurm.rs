@@ -114,7 +114,11 @@ fn a_job_over_its_walltime_is_timeout() {
         tb.port,
         &tb.key,
         "",
-        &slurm_task("slow", "sleep 600", "walltime = \"1m\""),
+        &slurm_task(
+            "slow",
+            "echo step 1000 > state.cpt; sleep 600",
+            "walltime = \"1m\"",
+        ),
     );
     let run = c.ws.init("r");
     let out = c.ws.ms(&["run", s(&run), "--poll", "2"]);
@@ -124,6 +128,12 @@ fn a_job_over_its_walltime_is_timeout() {
     assert_eq!(t["status"], "FAILED");
     assert!(t["reason"].as_str().unwrap().starts_with("TIMEOUT"), "{t}");
     assert_eq!(c.job_infos()[0]["status"], "TIMEOUT");
+    // What the job wrote before SLURM killed it (a checkpoint) is kept and
+    // fetched back, so it can be restarted from.
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/slow/state.cpt")).unwrap(),
+        "step 1000\n"
+    );
 }
 
 #[test]

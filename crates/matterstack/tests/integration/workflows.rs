@@ -215,7 +215,10 @@ fn active_learning_campaign_reaches_its_target_across_process_restarts() {
     // Several planner rounds, no composition evaluated twice, and the last
     // evaluation meets the target the planner was given.
     assert!(evals.len() >= 5, "{evals:?}");
-    let mut xs: Vec<i64> = evals.iter().map(|(x, _)| (x * 1e4).round() as i64).collect();
+    let mut xs: Vec<i64> = evals
+        .iter()
+        .map(|(x, _)| (x * 1e4).round() as i64)
+        .collect();
     xs.sort();
     xs.dedup();
     assert_eq!(xs.len(), evals.len(), "{evals:?}");
@@ -263,7 +266,10 @@ command = "echo '{\"value\": 1}' > results.json"
     ws.ms(&["step", s(&run)]);
     let st = status(&run);
     assert_eq!(st["status"], "PAUSED");
-    assert!(st["paused"].as_str().unwrap().contains("invalid JSON"), "{st}");
+    assert!(
+        st["paused"].as_str().unwrap().contains("invalid JSON"),
+        "{st}"
+    );
     // Fixed planner: adds a task that uses the first one's result, then done.
     ws.file(
         "plan.sh",
@@ -404,8 +410,18 @@ command = "cat energy.txt > copied.txt"
     let empty = tempfile::tempdir().unwrap();
     let out = ws.ms(&["complete", s(&run), "big-run", "--from", s(empty.path())]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("\"energy.txt\" are missing"), "{}", out.stderr);
-    let out = ws.ms(&["complete", s(&run), "big-run", "--from", s(elsewhere.path())]);
+    assert!(
+        out.stderr.contains("\"energy.txt\" are missing"),
+        "{}",
+        out.stderr
+    );
+    let out = ws.ms(&[
+        "complete",
+        s(&run),
+        "big-run",
+        "--from",
+        s(elsewhere.path()),
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     let out = ws.ms(&["run", s(&run)]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -472,7 +488,17 @@ fn submit_drives_many_workflows_by_priority_under_one_global_limit() {
     let high = logging_workspace(root.path(), "high", 5, 3, &log);
     let out = crate::support::ms_in(
         root.path(),
-        &["submit", s(&low), s(&high), "--max-jobs", "2", "--wait", "--poll", "0.05", "--json"],
+        &[
+            "submit",
+            s(&low),
+            s(&high),
+            "--max-jobs",
+            "2",
+            "--wait",
+            "--poll",
+            "0.05",
+            "--json",
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let summary = out.json();
