@@ -82,21 +82,24 @@ impl Run {
     /// runs one tick and returns what it did. Child processes are detached;
     /// the step can exit while they run.
     pub fn step(&mut self) -> Result<TickReport> {
-        self.step_limited(None)
+        self.step_limited(&engine::Limits::default())
     }
 
-    /// [`Run::step`], starting at most `max_new` new attempts.
-    pub fn step_limited(&mut self, max_new: Option<usize>) -> Result<TickReport> {
+    /// [`Run::step`], within limits set from outside the run.
+    pub fn step_limited(&mut self, limits: &engine::Limits) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
-        let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, max_new)?;
+        let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, limits)?;
         if matches!(report.run_state(), RunState::Completed | RunState::Failed) {
             // The current workflow is finished: a campaign's planner may
             // add the next one, which starts in this same step.
             match self.plan_next()? {
                 Round::Added(ids) => {
-                    let left = max_new.map(|m| m.saturating_sub(report.launched));
+                    let left = engine::Limits {
+                        max_new: limits.max_new.map(|m| m.saturating_sub(report.launched)),
+                        elsewhere: limits.elsewhere.clone(),
+                    };
                     let mut next =
-                        engine::tick_limited(&mut self.store, &self.dir, &self.ops, left)?;
+                        engine::tick_limited(&mut self.store, &self.dir, &self.ops, &left)?;
                     next.launched += report.launched;
                     next.finished += report.finished;
                     next.planned = ids;

@@ -6,9 +6,11 @@
 //! order — higher workflow priority first (`[run] priority` or
 //! `--priority`), then the run that has started the fewest attempts — each
 //! step limited to its share of the free slots, so one large workflow cannot
-//! starve the others. Without `wait` it makes one pass; with it, it steps
+//! starve the others. A cluster's `max_jobs` holds across the runs (the
+//! other runs' jobs on it count). Without `wait` it makes one pass; with it, it steps
 //! until every run has stopped (finished, paused or waiting for a person).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
@@ -126,14 +128,16 @@ fn make(ws: &Path, opts: &SubmitOptions) -> Result<Entry> {
     })
 }
 
-/// Attempts of a run that hold a slot (people do not).
-fn in_flight(run: &mut Run) -> Result<usize> {
+/// Attempts of a run that hold a slot (people do not), per operator key.
+fn in_flight(run: &mut Run) -> Result<BTreeMap<String, u32>> {
     run.store().read(|tx| {
-        Ok(tx
-            .active_attempts()?
-            .iter()
-            .filter(|a| !EXTERNAL_OPERATORS.contains(&a.operator.as_str()))
-            .count())
+        let mut by_key = BTreeMap::new();
+        for a in tx.active_attempts()? {
+            if !EXTERNAL_OPERATORS.contains(&a.operator.as_str()) {
+                *by_key.entry(a.operator).or_insert(0) += 1;
+            }
+        }
+        Ok(by_key)
     })
 }
 
@@ -150,23 +154,35 @@ fn drive(entries: &mut [Entry], opts: &SubmitOptions) -> Result<()> {
         if order.is_empty() {
             break;
         }
-        let mut free = match opts.max_jobs {
-            Some(max) => {
-                let mut used = 0;
-                for e in entries.iter_mut() {
-                    used += in_flight(&mut e.run)?;
-                }
-                Some(max.saturating_sub(used))
-            }
-            None => None,
-        };
+        let mut flights = Vec::with_capacity(entries.len());
+        for e in entries.iter_mut() {
+            flights.push(in_flight(&mut e.run)?);
+        }
+        let used: usize = flights
+            .iter()
+            .flat_map(|f| f.values())
+            .map(|n| *n as usize)
+            .sum();
+        let mut free = opts.max_jobs.map(|max| max.saturating_sub(used));
         let mut left = order.len();
         for i in order {
             // A fair share of what is free, rounded up, for each run in turn.
             let cap = free.map(|f| f.div_ceil(left.max(1)));
             left -= 1;
+            // A cluster's max_jobs holds across the runs: the others' jobs
+            // on it count too.
+            let mut elsewhere: BTreeMap<String, u32> = BTreeMap::new();
+            for (_, f) in flights.iter().enumerate().filter(|(j, _)| *j != i) {
+                for (k, n) in f {
+                    *elsewhere.entry(k.clone()).or_insert(0) += n;
+                }
+            }
             let e = &mut entries[i];
-            let mut report = e.run.step_limited(cap)?;
+            let mut report = e.run.step_limited(&crate::engine::Limits {
+                max_new: cap,
+                elsewhere,
+            })?;
+            flights[i] = in_flight(&mut e.run)?;
             e.summary.launched += report.launched;
             if let Some(f) = free.as_mut() {
                 *f = f.saturating_sub(report.launched);

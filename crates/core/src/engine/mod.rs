@@ -100,16 +100,27 @@ struct ToLaunch {
 /// Fails only on store or filesystem errors; a task whose process cannot be
 /// started is recorded as a failed attempt, not returned as an error.
 pub fn tick(store: &mut Store, run_dir: &Path, ops: &Operators) -> Result<TickReport> {
-    tick_limited(store, run_dir, ops, None)
+    tick_limited(store, run_dir, ops, &Limits::default())
 }
 
-/// [`tick`], starting at most `max_new` new attempts (a share of a global
-/// limit on jobs in flight across runs, see `app::submit`).
+/// Limits a tick gets from outside its run (runs driven together by
+/// `app::submit`).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Start at most this many new attempts (a share of a global limit on
+    /// jobs in flight).
+    pub max_new: Option<usize>,
+    /// Jobs other runs have in flight, per operator key: they count
+    /// against each cluster's `max_jobs` too.
+    pub elsewhere: std::collections::BTreeMap<String, u32>,
+}
+
+/// [`tick`], within `limits`.
 pub fn tick_limited(
     store: &mut Store,
     run_dir: &Path,
     ops: &Operators,
-    max_new: Option<usize>,
+    limits: &Limits,
 ) -> Result<TickReport> {
     let mut report = TickReport::default();
     crate::transport::log::record("engine", "tick");
@@ -117,7 +128,7 @@ pub fn tick_limited(
         let held = tx.backoffs(now_ms())?;
         let mut to_launch = reconcile(tx, run_dir, ops, &mut report)?;
         if tx.paused()?.is_none() {
-            to_launch.extend(schedule(tx, run_dir, ops, max_new, &held)?);
+            to_launch.extend(schedule(tx, run_dir, ops, limits, &held)?);
         }
         // Submissions to an operator that keeps failing wait out its delay
         // (their attempts stay CREATED, reconciled by token first later).
@@ -524,9 +535,10 @@ fn schedule(
     tx: &Tx<'_>,
     run_dir: &Path,
     ops: &Operators,
-    max_new: Option<usize>,
+    limits: &Limits,
     held: &std::collections::BTreeMap<String, (u32, i64, String)>,
 ) -> Result<Vec<ToLaunch>, TxError> {
+    let max_new = limits.max_new;
     let budget = tx.run()?.core_budget;
     let mut free_cores = budget.saturating_sub(tx.cores_in_use("local")?);
     let mut free_jobs: std::collections::HashMap<String, u32> = Default::default();
@@ -560,7 +572,8 @@ fn schedule(
                 let free = match free_jobs.get_mut(&key) {
                     Some(f) => f,
                     None => {
-                        let used = tx.active_count(&key)?;
+                        let used = tx.active_count(&key)?
+                            + limits.elsewhere.get(&key).copied().unwrap_or(0);
                         free_jobs
                             .entry(key.clone())
                             .or_insert(max.saturating_sub(used))
@@ -626,7 +639,8 @@ fn schedule(
         let free = match free_jobs.get_mut(&key) {
             Some(f) => f,
             None => {
-                let used = tx.active_count(&key)?;
+                let used =
+                    tx.active_count(&key)? + limits.elsewhere.get(&key).copied().unwrap_or(0);
                 free_jobs
                     .entry(key.clone())
                     .or_insert(max.saturating_sub(used))

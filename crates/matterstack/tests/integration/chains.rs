@@ -133,3 +133,71 @@ fn a_held_job_whose_upstream_fails_is_cancelled_and_skipped() {
     );
     assert!(!c.remote.path().join("scratch/fail/down/1/n.txt").exists());
 }
+
+#[test]
+fn a_clusters_max_jobs_holds_across_runs_submitted_together() {
+    let tb = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("jobs.log");
+    let make = |name: &str| {
+        let tasks: String = (0..3)
+            .map(|i| {
+                slurm_task(
+                    &format!("t{i}"),
+                    &format!(
+                        "echo start {name} $(date +%s%N) >> '{l}'; sleep 2; echo end {name} $(date +%s%N) >> '{l}'",
+                        l = log.display()
+                    ),
+                    "",
+                )
+            })
+            .collect();
+        let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+        let profile = std::fs::read_to_string(c.ws.path().join("clusters.toml")).unwrap();
+        c.ws.file(
+            "clusters.toml",
+            &profile.replace("max_jobs = 300", "max_jobs = 2"),
+        );
+        c
+    };
+    let (a, b) = (make("a"), make("b"));
+    let out = crate::support::ms_in(
+        dir.path(),
+        &[
+            "submit",
+            s(a.ws.path()),
+            s(b.ws.path()),
+            "--wait",
+            "--poll",
+            "0.3",
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    for r in out.json().as_array().unwrap() {
+        assert_eq!(r["state"], "COMPLETED", "{r}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut events: Vec<(u128, i32)> = text
+        .lines()
+        .map(|l| {
+            let p: Vec<&str> = l.split_whitespace().collect();
+            (p[2].parse().unwrap(), if p[0] == "start" { 1 } else { -1 })
+        })
+        .collect();
+    events.sort();
+    assert_eq!(events.len(), 12, "{text}");
+    let mut live = 0;
+    let peak = events
+        .iter()
+        .map(|(_, d)| {
+            live += d;
+            live
+        })
+        .max()
+        .unwrap();
+    assert!(
+        peak <= 2,
+        "peak {peak} jobs at once on a max_jobs = 2 cluster:\n{text}"
+    );
+}
