@@ -201,6 +201,57 @@ mod tests {
         assert_eq!(a, fsum(sorted));
     }
 
+    /// CPython's loop as written there (FastTwoSum after ordering, partials in a Vec).
+    fn cpython_partials(values: &[f64]) -> f64 {
+        let mut partials: Vec<f64> = Vec::new();
+        for &value in values {
+            let mut x = value;
+            let mut kept = 0;
+            for k in 0..partials.len() {
+                let mut y = partials[k];
+                if x.abs() < y.abs() {
+                    std::mem::swap(&mut x, &mut y);
+                }
+                let hi = x + y;
+                let lo = y - (hi - x);
+                if lo != 0.0 {
+                    partials[kept] = lo;
+                    kept += 1;
+                }
+                x = hi;
+            }
+            partials.truncate(kept);
+            if x != 0.0 {
+                partials.push(x);
+            }
+        }
+        super::round_partials(&partials)
+    }
+
+    #[test]
+    fn running_sums_equal_cpythons_loop_inline_and_spilled() {
+        use super::Fsum;
+        // wide exponent range: more partials than fit inline
+        let v: Vec<f64> = (0..300)
+            .map(|i| ((i * 7919 % 1000) as f64 - 500.0) * 10f64.powi((i % 40) - 20))
+            .collect();
+        for n in [0, 1, 3, 5, 50, 300] {
+            let mut acc = Fsum::new();
+            for x in &v[..n] {
+                acc.add(*x);
+            }
+            assert_eq!(acc.value().to_bits(), cpython_partials(&v[..n]).to_bits());
+            assert_eq!(
+                acc.value().to_bits(),
+                fsum(v[..n].iter().copied()).to_bits()
+            );
+        }
+        let mut acc = Fsum::new();
+        acc.add(1e308);
+        acc.add(1e308);
+        assert!(acc.value().is_infinite());
+    }
+
     #[test]
     fn non_finite() {
         assert!(fsum([1.0, f64::INFINITY]).is_infinite());

@@ -53,7 +53,7 @@ pub mod result;
 pub mod settings;
 #[cfg(feature = "toml")]
 pub mod short;
-mod table;
+pub mod table;
 mod vecops;
 
 pub use assemble::{analyze, analyze_expansion};

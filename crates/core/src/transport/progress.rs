@@ -41,16 +41,18 @@ pub fn run(cmd: &mut Command, label: &str) -> std::io::Result<(ExitStatus, Strin
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
     let mut drawn = false;
+    let mut last = String::new();
     if let Some(o) = out.as_mut() {
         while let Ok(n) = o.read(&mut buf) {
             if n == 0 {
                 break;
             }
             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-            if let Some(rec) = last_record(&seen) {
+            if let Some(rec) = last_record(&seen).filter(|r| *r != last) {
                 let mut e = std::io::stderr().lock();
                 let _ = write!(e, "\r\x1b[2K{label}: {rec}");
                 let _ = e.flush();
+                last = rec.to_string();
                 drawn = true;
             }
             // Keep only the tail: records are short.
