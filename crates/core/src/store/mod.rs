@@ -602,7 +602,8 @@ impl Tx<'_> {
     /// ahead of their dependencies), by priority then declaration order.
     pub fn chain_candidates(&self, limit: usize) -> R<Vec<(String, String)>> {
         let mut st = self.prepare_cached(
-            "SELECT id, operator FROM tasks WHERE status = 'PENDING' AND operator LIKE 'slurm@%'
+            "SELECT id, operator FROM tasks INDEXED BY tasks_by_status_operator
+             WHERE status = 'PENDING' AND operator >= 'slurm@' AND operator < 'slurm@\x7f'
              ORDER BY priority DESC, seq LIMIT ?1",
         )?;
         let rows = st

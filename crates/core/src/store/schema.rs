@@ -99,6 +99,10 @@ const V6: &str = "CREATE TABLE backoff (
     last_error TEXT NOT NULL
 );";
 
+/// Finding pending tasks bound for SLURM (chain candidates) without
+/// scanning every pending task of a large local run.
+const V7: &str = "CREATE INDEX tasks_by_status_operator ON tasks(status, operator);";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -108,6 +112,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
     ])
 }
 
