@@ -40,6 +40,10 @@ pub(super) fn resolve(
     let mut upstream = BTreeMap::new();
     let mut files: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in &all {
+        if r.kind == Kind::Points && !upstream.contains_key(&r.task) {
+            upstream.insert(r.task.clone(), gather(tx, &r.task)?);
+            continue;
+        }
         if !upstream.contains_key(&r.task) {
             let Some(t) = tx.task(&r.task)? else {
                 return Ok(Resolution::Fail(format!(
@@ -57,6 +61,7 @@ pub(super) fn resolve(
                     status: t.status.to_string(),
                     exit_code: t.exit_code,
                     results,
+                    points: None,
                 },
             );
         }
@@ -130,6 +135,31 @@ pub(super) fn resolve(
         ),
     )?;
     Ok(Resolution::Run(Box::new(resolved)))
+}
+
+/// A sweep's points as `tasks.<sweep>.points` shows them.
+fn gather(tx: &Tx<'_>, origin: &str) -> Result<Upstream, TxError> {
+    let mut points = Vec::new();
+    for id in tx.sweep_points(origin)? {
+        let Some(t) = tx.task(&id)? else { continue };
+        let results = tx
+            .results(&id)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or(serde_json::Value::Null);
+        points.push(serde_json::json!({
+            "id": id,
+            "values": t.spec.sweep_point,
+            "status": t.status.to_string(),
+            "exit_code": t.exit_code,
+            "results": results,
+        }));
+    }
+    Ok(Upstream {
+        status: String::new(),
+        exit_code: None,
+        results: serde_json::Value::Null,
+        points: Some(serde_json::Value::Array(points)),
+    })
 }
 
 fn truncate(s: &str, n: usize) -> String {

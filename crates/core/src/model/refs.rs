@@ -8,7 +8,9 @@
 //! - `files["<name>"]` — a file the upstream produced; it is copied into
 //!   this task's directory when it starts and the reference renders as its
 //!   name there;
-//! - `status`, `exit_code`.
+//! - `status`, `exit_code`;
+//! - `points`, for a swept task (`tasks.scan.points`): every point, in
+//!   order, as `{id, values, status, exit_code, results}` — a gather.
 //!
 //! Everything here is pure: [`scan`] finds references, [`check`] validates
 //! them against the workspace at `init`, and [`Context`] evaluates text and
@@ -31,6 +33,8 @@ pub enum Kind {
     Status,
     /// `exit_code`.
     ExitCode,
+    /// `points` of a sweep: `[{id, values, status, exit_code, results}]`.
+    Points,
     /// Anything else (an error at `init`).
     Unknown(String),
 }
@@ -89,6 +93,7 @@ pub fn scan(text: &str) -> Vec<Ref> {
             },
             Some("status") => Kind::Status,
             Some("exit_code") => Kind::ExitCode,
+            Some("points") => Kind::Points,
             Some(other) => Kind::Unknown(other.to_string()),
             None => Kind::Unknown(String::new()),
         };
@@ -207,6 +212,12 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
         .filter(|t| t.operator == "human")
         .map(|t| (t.id.clone(), t.schema.clone()))
         .collect();
+    let mut sweeps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in tasks.iter() {
+        if let Some(origin) = &t.sweep_of {
+            sweeps.entry(origin.clone()).or_default().push(t.id.clone());
+        }
+    }
     let mut problems = Vec::new();
     for t in tasks.iter_mut() {
         if let Some(w) = &t.when {
@@ -223,6 +234,32 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
                 problems.push(format!(
                     "task \"{}\": {what} refers to the task itself; refer to an upstream task",
                     t.id
+                ));
+                continue;
+            }
+            if let Some(points) = sweeps.get(&r.task) {
+                if r.kind == Kind::Points {
+                    for p in points {
+                        if !t.depends_on.contains(p) && *p != t.id {
+                            t.depends_on.push(p.clone());
+                        }
+                    }
+                } else {
+                    problems.push(format!(
+                        "task \"{}\": {what}: \"{}\" is a sweep of {} points; use tasks.{}.points (each {{id, values, status, exit_code, results}}) or name one point, e.g. tasks[\"{}\"]",
+                        t.id,
+                        r.task,
+                        points.len(),
+                        r.task,
+                        points[0]
+                    ));
+                }
+                continue;
+            }
+            if r.kind == Kind::Points {
+                problems.push(format!(
+                    "task \"{}\": {what}: \"{}\" is not a sweep; points is only for swept tasks",
+                    t.id, r.task
                 ));
                 continue;
             }
@@ -282,6 +319,7 @@ fn describe(r: &Ref) -> String {
         Kind::File(n) => format!("files[{n:?}]"),
         Kind::Status => "status".into(),
         Kind::ExitCode => "exit_code".into(),
+        Kind::Points => "points".into(),
         Kind::Unknown(k) => k.clone(),
     };
     format!("the reference tasks.{}.{tail}", r.task)
@@ -296,6 +334,8 @@ pub struct Upstream {
     pub exit_code: Option<i32>,
     /// Its results (an object, or null).
     pub results: Value,
+    /// For a sweep: its points (`[{id, values, status, exit_code, results}]`).
+    pub points: Option<Value>,
 }
 
 /// Upstream values, ready to evaluate a task's texts and condition.
@@ -319,15 +359,16 @@ impl Context {
                 .flatten()
                 .map(|n| (n.clone(), Value::String(file_name(n).to_string())))
                 .collect();
-            tasks.insert(
-                id.clone(),
-                serde_json::json!({
-                    "status": u.status,
-                    "exit_code": u.exit_code,
-                    "results": u.results,
-                    "files": f,
-                }),
-            );
+            let mut entry = serde_json::json!({
+                "status": u.status,
+                "exit_code": u.exit_code,
+                "results": u.results,
+                "files": f,
+            });
+            if let Some(p) = &u.points {
+                entry["points"] = p.clone();
+            }
+            tasks.insert(id.clone(), entry);
         }
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -485,6 +526,7 @@ mod tests {
                 status: "COMPLETED".into(),
                 exit_code: Some(0),
                 results: serde_json::json!({"final_energy": -75.5, "converged": true}),
+                points: None,
             },
         );
         let mut files = BTreeMap::new();

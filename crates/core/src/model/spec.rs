@@ -188,6 +188,10 @@ pub struct TaskSpec {
     /// Set by the sweep expansion on each point: the id of the swept task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_of: Option<String>,
+    /// Set by the sweep expansion on each point: its values
+    /// (`tasks.<sweep>.points[i].values` downstream).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sweep_point: BTreeMap<String, serde_json::Value>,
     /// Set by the engine at launch, never by users, never stored: live
     /// upstream jobs on the same cluster this task's job waits for
     /// (SLURM `--dependency=afterok`).

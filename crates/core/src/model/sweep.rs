@@ -54,9 +54,13 @@ type Point = Vec<(String, Value)>;
 /// On failure `spec` is left as it was.
 pub fn expand(spec: &mut WorkspaceSpec) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    for t in spec.tasks.iter().filter(|t| t.sweep_of.is_some()) {
+    for t in spec
+        .tasks
+        .iter()
+        .filter(|t| t.sweep_of.is_some() || !t.sweep_point.is_empty())
+    {
         problems.push(format!(
-            "task \"{}\": sweep_of is set by matterstack on the points of a sweep; remove it",
+            "task \"{}\": sweep_of and sweep_point are set by matterstack on the points of a sweep; remove them",
             t.id
         ));
     }
@@ -364,6 +368,7 @@ fn make_point(
     let mut p = t.clone();
     p.sweep = BTreeMap::new();
     p.sweep_of = Some(t.id.clone());
+    p.sweep_point = point.iter().cloned().collect();
     p.id = point_id(&t.id, point, taken);
     let mut used: HashSet<String> = HashSet::new();
     let mut sub = |s: &str, shell: bool| substitute(s, point, shell, &mut used);

@@ -612,6 +612,16 @@ impl Tx<'_> {
         Ok(rows)
     }
 
+    /// The points of a sweep, in declaration order.
+    pub fn sweep_points(&self, origin: &str) -> R<Vec<String>> {
+        let mut st = self
+            .prepare_cached("SELECT id FROM tasks WHERE spec ->> '$.sweep_of' = ?1 ORDER BY seq")?;
+        let ids = st
+            .query_map(params![origin], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// Unsatisfied dependencies of a task.
     pub fn remaining_deps(&self, id: &str) -> R<u32> {
         Ok(self.query_row(

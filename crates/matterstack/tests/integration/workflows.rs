@@ -548,3 +548,63 @@ fn submit_with_one_invalid_workspace_makes_no_run_at_all() {
     assert!(!bad.join("runs").exists());
     assert!(!log.exists());
 }
+
+#[test]
+fn a_gather_task_reads_every_point_of_a_sweep() {
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "eos"
+sweep = { a = [3.9, 4.0, 4.1, 4.2, 4.3] }
+command = "python3 -c 'import json; a={{ a }}; json.dump({\"energy\": round(-275 + 0.8*(a-4.21)**2, 6)}, open(\"results.json\", \"w\"))'"
+
+[[tasks]]
+id = "fit"
+command = "printf '%s\n' {% for p in tasks.eos.points %}'{{ p.values.a }} {{ p.results.energy }}' {% endfor %}> table.txt"
+"#,
+    );
+    let run = ws.init("g");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let table = std::fs::read_to_string(run.join("tasks/fit/table.txt")).unwrap();
+    let rows: Vec<(f64, f64)> = table
+        .lines()
+        .map(|l| {
+            let (a, e) = l.split_once(' ').unwrap();
+            (a.parse().unwrap(), e.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 5, "{table}");
+    for (i, (a, e)) in rows.iter().enumerate() {
+        let want_a = 3.9 + 0.1 * i as f64;
+        assert!((a - want_a).abs() < 1e-9, "{table}");
+        assert!(
+            (e - (-275.0 + 0.8 * (want_a - 4.21f64).powi(2))).abs() < 1e-5,
+            "{table}"
+        );
+    }
+    // The gather waited for every point (a reference is a dependency).
+    let st = status(&run);
+    assert_eq!(task_status(&st, "fit")["status"], "COMPLETED");
+
+    // A sweep's own results are not a thing: the error says what to use.
+    let bad = Workspace::new(
+        r#"
+[[tasks]]
+id = "eos"
+sweep = { a = [1, 2] }
+command = "true"
+
+[[tasks]]
+id = "fit"
+command = "echo {{ tasks.eos.results.energy }}"
+"#,
+    );
+    let out = bad.ms(&["init", ".", "--run-id", "x"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("is a sweep of 2 points") && out.stderr.contains("tasks.eos.points"),
+        "{}",
+        out.stderr
+    );
+}
