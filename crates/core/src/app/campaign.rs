@@ -48,21 +48,26 @@ impl Run {
     /// Fails only on store or filesystem errors; a failing planner pauses
     /// the run ([`Round::Paused`]).
     pub(crate) fn plan_next(&mut self) -> Result<Round> {
-        let (spec_toml, workspace, run_id, paused, unfinished, rounds) =
-            self.store().read(|tx| {
-                let run = tx.run()?;
-                Ok((
-                    tx.spec_toml()?,
-                    PathBuf::from(run.workspace),
-                    run.id,
-                    tx.paused()?,
-                    tx.has_unfinished()?,
-                    tx.planner_rounds()?,
-                ))
-            })?;
-        if paused.is_some() || unfinished {
+        // Cheap checks first: an idle step on a large finished run must
+        // not parse its whole workspace file.
+        let found = self.store().read(|tx| {
+            if tx.paused()?.is_some() || tx.has_unfinished()? {
+                return Ok(None);
+            }
+            let Some(spec_toml) = tx.spec_toml_mentioning("planner")? else {
+                return Ok(None);
+            };
+            let run = tx.run()?;
+            Ok(Some((
+                spec_toml,
+                PathBuf::from(run.workspace),
+                run.id,
+                tx.planner_rounds()?,
+            )))
+        })?;
+        let Some((spec_toml, workspace, run_id, rounds)) = found else {
             return Ok(Round::Idle);
-        }
+        };
         let settings = match toml::from_str::<WorkspaceSpec>(&spec_toml) {
             Ok(s) => s.run,
             Err(_) => return Ok(Round::Idle),

@@ -134,8 +134,9 @@ impl Store {
         let mut store = Store::open(path)?;
         store.write(|tx| {
             tx.execute(
-                "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml,
+                                  mentions_planner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, instr(?6, 'planner') > 0)",
                 params![
                     run.id,
                     run.workspace,
@@ -290,6 +291,28 @@ impl Tx<'_> {
     /// The workspace spec the run was made from (its `matterstack.toml` text).
     pub fn spec_toml(&self) -> R<String> {
         Ok(self.query_row("SELECT spec_toml FROM run", [], |r| r.get(0))?)
+    }
+
+    /// The workspace text, only if it contains `needle` (searched by
+    /// SQLite, so a large text is not copied out for nothing).
+    pub fn spec_toml_mentioning(&self, needle: &str) -> R<Option<String>> {
+        if needle == "planner" {
+            // Decided once when the run was made (migration V8).
+            return Ok(self
+                .query_row(
+                    "SELECT spec_toml FROM run WHERE mentions_planner",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?);
+        }
+        Ok(self
+            .query_row(
+                "SELECT spec_toml FROM run WHERE instr(spec_toml, ?1) > 0",
+                params![needle],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Sets the run's status if it changed; returns whether it did.
