@@ -184,6 +184,39 @@ impl Run {
         })
     }
 
+    /// Adds the profiles of clusters the new tasks use, and the run has not
+    /// used yet, to the run's snapshot (as `init` does), and reloads the
+    /// operators. Fails naming a cluster no profile defines.
+    fn snapshot_clusters(
+        &mut self,
+        tasks: &[TaskSpec],
+        workspace: &Path,
+    ) -> std::result::Result<(), String> {
+        let path = self.dir.join(super::clusters::CLUSTERS_FILE);
+        let mut snapshot = super::clusters::read_file(&path).map_err(|e| e.to_string())?;
+        let missing: Vec<&str> = tasks
+            .iter()
+            .filter_map(|t| t.cluster.as_deref())
+            .filter(|c| !snapshot.contains_key(*c))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let all = super::clusters::load(Some(workspace)).map_err(|e| e.to_string())?;
+        for c in missing {
+            let p = all.get(c).ok_or_else(|| {
+                format!(
+                    "cluster \"{c}\" is not defined; add it with `matterstack cluster add {c} --host …` or in the workspace's clusters.toml"
+                )
+            })?;
+            snapshot.insert(c.to_string(), p.clone());
+        }
+        super::clusters::write_file(&path, &snapshot).map_err(|e| e.to_string())?;
+        let reopened = Run::open(&self.dir).map_err(|e| e.to_string())?;
+        self.ops = reopened.ops;
+        Ok(())
+    }
+
     /// Validates the planner's tasks against the run's existing ones, as
     /// `init` would, and renders their templates.
     fn planned_tasks(
@@ -240,6 +273,7 @@ impl Run {
         };
         let file = workspace.join("planner");
         super::init::check_inputs(workspace, &sub, &file).map_err(|e| e.to_string())?;
+        self.snapshot_clusters(&sub.tasks, workspace)?;
         let rendered =
             super::init::render_templates(workspace, &mut sub, &file).map_err(|e| e.to_string())?;
         for (id, r) in &rendered {

@@ -608,3 +608,34 @@ command = "echo {{ tasks.eos.results.energy }}"
         out.stderr
     );
 }
+
+#[test]
+fn a_planner_naming_an_undefined_cluster_pauses_the_run() {
+    let ws = Workspace::new(
+        r#"
+[run]
+planner = "echo '{\"tasks\": [{\"id\": \"remote\", \"command\": \"true\", \"operator\": \"slurm\", \"cluster\": \"nope\"}]}'"
+
+[[tasks]]
+id = "first"
+command = "true"
+"#,
+    );
+    let run = ws.init("c");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "PAUSED");
+    assert!(
+        st["paused"]
+            .as_str()
+            .unwrap()
+            .contains("cluster \"nope\" is not defined"),
+        "{st}"
+    );
+    assert_eq!(
+        st["tasks"].as_array().unwrap().len(),
+        1,
+        "nothing added: {st}"
+    );
+}
