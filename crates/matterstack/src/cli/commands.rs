@@ -230,14 +230,21 @@ fn print_status(view: &RunView) {
         .max()
         .unwrap_or(4)
         .max(4);
+    let sw = view
+        .tasks
+        .iter()
+        .map(|t| t.status.len())
+        .max()
+        .unwrap_or(6)
+        .max(9);
     println!(
-        "{:<width$}  {:<9}  {:>8}  {:>4}  REASON",
+        "{:<width$}  {:<sw$}  {:>8}  {:>4}  REASON",
         "TASK", "STATUS", "ATTEMPTS", "EXIT"
     );
     for t in &view.tasks {
         let exit = t.exit_code.map_or("-".to_string(), |c| c.to_string());
         // Pad before colouring so escape codes do not break alignment.
-        let status = format!("{:<9}", t.status);
+        let status = format!("{:<sw$}", t.status);
         println!(
             "{:<width$}  {}  {:>8}  {:>4}  {}",
             t.id,
