@@ -191,11 +191,17 @@ impl Progress {
         let n = |k: &str| counts.get(k).copied().unwrap_or(0);
         let total: u64 = counts.values().sum();
         let done = n("COMPLETED") + n("FAILED") + n("CANCELLED") + n("SKIPPED");
+        let people = n("WAITING_EXTERNAL");
         eprint!(
-            "\r{done}/{total} done ({} failed), {} running, {} waiting   ",
+            "\r{done}/{total} done ({} failed), {} running, {} waiting{}   ",
             n("FAILED"),
             n("RUNNING"),
-            n("PENDING") + n("READY")
+            n("PENDING") + n("READY"),
+            if people > 0 {
+                format!(", {people} for a person")
+            } else {
+                String::new()
+            }
         );
     }
 
