@@ -26,3 +26,18 @@ echo "demo: run directory $run"
 "$ms" status "$run"
 echo "demo: the report task printed:"
 "$ms" logs "$run" report
+
+# A campaign: a planner proposes the next calculation whenever the current
+# ones are finished, driven by nothing but repeated `step` (each a separate
+# process, so it would survive a reboot between any two).
+run=$("$ms" init examples/active-learning | tail -n 1)
+echo "demo: active-learning campaign in $run"
+for _ in $(seq 1 200); do
+  out=$("$ms" step "$run")
+  case "$out" in *"planner added"*) echo "demo: ${out##*$'\n'}";; esac
+  state=$("$ms" status "$run" --json | sed -n 's/^  "status": "\(.*\)",$/\1/p')
+  [ "$state" = RUNNING ] || break
+  sleep 0.1
+done
+"$ms" status "$run"
+"$ms" export-evidence "$run"
