@@ -133,6 +133,7 @@ impl Run {
         let ids: Vec<String> = new_tasks.iter().map(|t| t.id.clone()).collect();
         self.store().write(|tx| {
             tx.insert_tasks(&new_tasks)?;
+            skip_blocked(tx, &new_tasks)?;
             tx.insert_planner_round(&sha, &answer.to_string(), new_tasks.len())?;
             tx.event(
                 None,
@@ -282,6 +283,38 @@ impl Run {
         }
         Ok(sub.tasks)
     }
+}
+
+/// New tasks that depend on a task that already failed, was cancelled or
+/// skipped can never run: they are SKIPPED at once (a skip by a condition
+/// stays a non-failure), through the state machine like any other.
+fn skip_blocked(
+    tx: &crate::store::Tx<'_>,
+    tasks: &[TaskSpec],
+) -> Result<(), crate::store::TxError> {
+    use crate::model::{Event, TaskStatus};
+    for t in tasks {
+        for dep in &t.depends_on {
+            let Some(d) = tx.task(dep)? else { continue };
+            let by_condition = d.status == TaskStatus::Skipped && tx.skip_ok(dep)?;
+            let blocking = match d.status {
+                TaskStatus::Cancelled => true,
+                TaskStatus::Failed => !d.spec.allow_failure,
+                TaskStatus::Skipped => !(by_condition && t.allow_skipped),
+                _ => false,
+            };
+            if blocking {
+                let Some(now) = tx.task(&t.id)? else { break };
+                if now.status == TaskStatus::Pending {
+                    let why = format!("dependency \"{dep}\" is {}", d.status);
+                    tx.set_task(&t.id, now.status.on(Event::DepBlocked)?, None, Some(&why))?;
+                    tx.set_skip_ok(&t.id, by_condition)?;
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs the planner with the file `input` on stdin; returns its JSON answer, or why

@@ -363,7 +363,7 @@ impl Tx<'_> {
                  SELECT count(*) FROM deps d JOIN tasks u ON u.id = d.dep_id
                  WHERE d.task_id = tasks.id
                    AND NOT (u.status = 'COMPLETED' OR (u.status = 'FAILED' AND u.allow_failure)
-                            OR (u.status = 'SKIPPED' AND u.skip_ok AND tasks.spec ->> '$.allow_skipped'))
+                            OR (u.status = 'SKIPPED' AND u.skip_ok AND coalesce(tasks.spec ->> '$.allow_skipped', 0)))
              ) WHERE seq >= ?1",
             params![first],
         )?;
@@ -415,6 +415,15 @@ impl Tx<'_> {
         self.prepare_cached("UPDATE tasks SET skip_ok = ?2 WHERE id = ?1")?
             .execute(params![id, ok])?;
         Ok(())
+    }
+
+    /// True when a SKIPPED task was skipped by a condition (not a failure).
+    pub fn skip_ok(&self, id: &str) -> R<bool> {
+        Ok(self
+            .prepare_cached("SELECT skip_ok FROM tasks WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// Sets the kind (`restart`, …) of the task's next attempt.
@@ -723,7 +732,7 @@ impl Tx<'_> {
                  WHERE d.task_id = ?1
                    AND NOT (t.status = 'COMPLETED' OR (t.status = 'FAILED' AND t.allow_failure)
                             OR (t.status = 'SKIPPED' AND t.skip_ok
-                                AND tasks.spec ->> '$.allow_skipped'))
+                                AND coalesce(tasks.spec ->> '$.allow_skipped', 0)))
              ) WHERE id = ?1",
             params![id],
         )?;

@@ -639,3 +639,34 @@ command = "true"
         "nothing added: {st}"
     );
 }
+
+#[test]
+fn planned_tasks_behind_a_failed_task_are_skipped_not_left_pending() {
+    let ws = Workspace::new(
+        r#"
+[run]
+planner = "sh plan.sh"
+
+[[tasks]]
+id = "bad"
+command = "exit 1"
+"#,
+    );
+    ws.file(
+        "plan.sh",
+        r#"if grep -q '"id":"next"'; then echo '{"done": true}'; else
+echo '{"tasks": [{"id": "next", "command": "true", "depends_on": ["bad"]}]}'; fi
+"#,
+    );
+    let run = ws.init("b");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let st = status(&run);
+    assert_eq!(st["status"], "FAILED", "{st}");
+    let next = task_status(&st, "next");
+    assert_eq!(next["status"], "SKIPPED", "{st}");
+    assert!(
+        next["reason"].as_str().unwrap().contains("\"bad\""),
+        "{next}"
+    );
+}
