@@ -554,3 +554,44 @@ fn the_ssh_operator_runs_tasks_directly_on_the_host() {
             .is_ok_and(|s| s.contains(") Z"))));
     assert_eq!(task_status(&status(&run), "long")["status"], "CANCELLED");
 }
+
+#[test]
+fn uploads_show_a_progress_line_on_a_terminal_only() {
+    let tb = testbed();
+    let c = ClusterWs::new(
+        &tb,
+        tb.port,
+        &tb.key,
+        "",
+        &slurm_task("t", "wc -c < big.bin > size.txt", "inputs = [\"big.bin\"]"),
+    );
+    c.ws.file("big.bin", &"x".repeat(3_000_000));
+    // On a terminal (a pty from `script`): rsync's totals, redrawn in place.
+    let run = c.ws.init("tty");
+    let out = Command::new("script")
+        .args(["-qec", &format!("{BIN} step {}", s(&run)), "/dev/null"])
+        .current_dir(c.ws.path())
+        .output()
+        .expect("script (util-linux) runs the step on a pty");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("upload ") && text.contains("100%"),
+        "no progress line on a terminal: {text}"
+    );
+    // Not a terminal: nothing but the step's own line.
+    let run2 = c.ws.init("pipe");
+    let out = c.ws.ms(&["step", s(&run2)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("100%"), "{}", out.stderr);
+    assert!(wait_for(Duration::from_secs(60), || {
+        c.ws.ms(&["step", s(&run)]);
+        status(&run)["status"] == "COMPLETED"
+    }));
+    assert_eq!(
+        std::fs::read_to_string(run.join("tasks/t/size.txt"))
+            .unwrap()
+            .trim(),
+        "3000000"
+    );
+}
