@@ -291,7 +291,7 @@ fn bad_sweeps_name_task_field_value_and_fix() {
         "task \"d\": sweep.points[2] = 3 is not a table of values",
         "task \"e\": sweep.points cannot be combined with other sweep keys",
         "task \"f\": sweep keys \"K\" and \"k\" differ only in case",
-        "task \"g\": sweep_of is set by matterstack",
+        "task \"g\": sweep_of and sweep_point are set by matterstack",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
