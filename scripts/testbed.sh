@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The testbed (GUIDE §6): real SLURM (munge + slurmctld + slurmd) on this
 # machine, private sshds on 127.0.0.1 with generated test keys that reach the
-# same SLURM, and the programs the end-to-end tests run (psi4, xtb, GROMACS).
+# same SLURM, and the programs the end-to-end tests run (psi4, xtb, nwchem,
+# GROMACS; pyscf, which Debian lacks, in a venv from PyPI).
 # Idempotent: run it any number of times.
 #
 # Two sshds listen on 127.0.0.1: the main one (port 2222) and a second one
 # (port 2223) that fault tests stop and start without disturbing the others.
 # Writes $MS_TESTBED (default /var/tmp/matterstack-testbed)/env with:
 #   MS_TESTBED_SSH_PORT, MS_TESTBED_FAULT_PORT, MS_TESTBED_SSH_KEY,
-#   MS_TESTBED_CONN_KEY, MS_TESTBED_SSH_WRONG_KEY, MS_TESTBED_SSH_USER, MS_TESTBED_DIR
+#   MS_TESTBED_CONN_KEY, MS_TESTBED_SSH_WRONG_KEY, MS_TESTBED_SSH_USER, MS_TESTBED_DIR,
+#   MS_TESTBED_PYSCF_PYTHON
 # Tests that need the testbed read that file; CI runs this script first.
 #
 # Subcommands: (none)|start          install and start everything
@@ -35,11 +37,22 @@ install_packages() {
   command -v xtb >/dev/null || pkgs+=(xtb)
   command -v nwchem >/dev/null || pkgs+=(nwchem)
   command -v gmx >/dev/null || pkgs+=(gromacs)
+  python3 -c 'import ensurepip' 2>/dev/null || pkgs+=(python3-venv)   # the pyscf venv
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "testbed: installing ${pkgs[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
   fi
+}
+
+# PySCF is not packaged by Debian 12: a venv of its own, pinned (~20 s, ~450 MB).
+PYSCF_VERSION=2.14.0
+install_pyscf() {
+  local py="$TB/pyscf/bin/python"
+  "$py" -c 'import pyscf' 2>/dev/null && return 0
+  echo "testbed: installing pyscf==$PYSCF_VERSION into $TB/pyscf"
+  [ -x "$py" ] || python3 -m venv "$TB/pyscf"
+  "$py" -m pip install -q --disable-pip-version-check "pyscf==$PYSCF_VERSION"
 }
 
 start_munge() {
@@ -182,12 +195,14 @@ MS_TESTBED_SSH_KEY=$TB/ssh/id_ed25519
 MS_TESTBED_CONN_KEY=$TB/ssh/conn_ed25519
 MS_TESTBED_SSH_WRONG_KEY=$TB/ssh/wrong_ed25519
 MS_TESTBED_SSH_USER=$(id -un)
+MS_TESTBED_PYSCF_PYTHON=$TB/pyscf/bin/python
 ENV
 }
 
 case "${1:-start}" in
   start)
     install_packages
+    install_pyscf
     start_munge
     start_slurm
     write_keys

@@ -19,8 +19,9 @@
 //! Programs are driven directly: psi4 (`psi4 --json`, QCSchema v1 in and out, `scf_type pk` unless
 //! given), xtb (command line; energy from `mol.engrad`, gradient from `gradient`; no ghost atoms,
 //! so nocp only) and NWChem (an input deck whose Python block writes `result.json`; ghost atoms
-//! as `bq` centres with basis functions; see `mbe/nwchem.rs`). PySCF is not driven: Debian 12
-//! has no package for it.
+//! as `bq` centres with basis functions; see `mbe/nwchem.rs`) and PySCF (a driver script shipped
+//! in the binary, run by `$MATTERSTACK_PYSCF_PYTHON` or `python3`; ghost atoms as `GHOST-O`; see
+//! `mbe/pyscf.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -40,9 +41,10 @@ use super::{init, InitOptions, Run};
 use crate::{Error, Result};
 
 mod nwchem;
+mod pyscf;
 
 /// Programs `mbe run` can drive.
-pub const PROGRAMS: &[&str] = &["psi4", "xtb", "nwchem"];
+pub const PROGRAMS: &[&str] = &["psi4", "xtb", "nwchem", "pyscf"];
 
 /// Version tag mixed into every cache key (bump when the way inputs are built changes).
 const CACHE_TAG: &str = "matterstack-mbe-cache-v1";
@@ -184,11 +186,24 @@ pub struct PreparedComponent {
     pub command: String,
 }
 
-/// Checks that every component can be run by `mbe run` (a program it drives, a driver the
-/// program has, keywords it knows) without writing anything.
+/// Checks that every component can be run by `mbe run` on this machine without writing
+/// anything: [`check_inputs`], then for pyscf components that the python which will run them
+/// (`$MATTERSTACK_PYSCF_PYTHON`, else `python3`) imports pyscf and knows every basis set and
+/// functional of the plan.
+///
+/// Fails with [`Error::Input`] naming the model chemistry, the field, the value and the fix
+/// (for a missing pyscf: set `MATTERSTACK_PYSCF_PYTHON` or `pip install pyscf`).
+pub fn check_runnable(plan: &Plan) -> Result<()> {
+    check_inputs(plan)?;
+    pyscf::probe_plan(plan)
+}
+
+/// Checks that every component's program input can be built (a program `mbe run` drives, a
+/// driver the program has, keywords it knows) without running anything: what can be checked
+/// for components that will run elsewhere (`--cluster`).
 ///
 /// Fails with [`Error::Input`] naming the model chemistry, the field, the value and the fix.
-pub fn check_runnable(plan: &Plan) -> Result<()> {
+pub fn check_inputs(plan: &Plan) -> Result<()> {
     let mut seen = BTreeSet::new();
     for c in &plan.components {
         if seen.insert(c.model.clone()) {
@@ -308,8 +323,9 @@ fn task_id(c: &Component, hash: &str) -> String {
 /// Builds a component's task: its files, its command and its cache key.
 ///
 /// Fails with [`Error::Input`] for a program `mbe run` does not drive, xtb with a hessian, a basis
-/// or an unknown keyword, nwchem with a hessian, an unknown method, no basis or any keyword, or a
-/// charge that is not an integer.
+/// or an unknown keyword, nwchem with a hessian, an unknown method, no basis or any keyword,
+/// pyscf with a hessian other than hf, no basis or a keyword it does not take (see
+/// `mbe/pyscf.rs`), or a charge that is not an integer.
 pub fn prepare(c: &Component) -> Result<PreparedComponent> {
     let hash = component_hash(c)?;
     let task_id = task_id(c, &hash);
@@ -354,6 +370,11 @@ pub fn prepare(c: &Component) -> Result<PreparedComponent> {
         "nwchem" => {
             files.push(("input.nw".into(), nwchem::deck(c)?));
             nwchem::COMMAND.to_string()
+        }
+        "pyscf" => {
+            files.push(("input.json".into(), pyscf::input(c)?));
+            files.push((pyscf::DRIVER_FILE.into(), pyscf::DRIVER.to_string()));
+            pyscf::COMMAND.to_string()
         }
         other => {
             return Err(Error::Input(format!(
@@ -474,6 +495,7 @@ fn read_task_result(dir: &Path) -> std::result::Result<(String, Value), String> 
         "psi4" => read_psi4(&dir.join("result.json"), driver, natom)?,
         "xtb" => read_xtb(dir, driver, natom)?,
         "nwchem" => nwchem::read(dir, driver, natom)?,
+        "pyscf" => pyscf::read(dir, driver, natom)?,
         other => {
             return Err(format!(
                 "unknown program {other:?} in {}",
@@ -779,7 +801,12 @@ pub fn default_workspace(input: &Path) -> PathBuf {
 /// programs, `--workers`, the cluster profile.
 pub fn check_request(input: &Path, opts: &RunOptions) -> Result<Plan> {
     let plan = plan_file(input)?;
-    check_runnable(&plan)?;
+    if opts.cluster.is_some() {
+        // the components run on the cluster, with its programs: check what can be checked here
+        check_inputs(&plan)?;
+    } else {
+        check_runnable(&plan)?;
+    }
     if opts.workers == Some(0) {
         return Err(Error::Input(
             "--workers 0: give at least 1 (components run at once)".into(),

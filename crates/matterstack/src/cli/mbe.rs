@@ -44,7 +44,7 @@ pub(crate) enum MbeCmd {
     },
     /// Compute every component as a matterstack run (resumable, cached) and assemble.
     #[command(
-        after_help = "The workspace (default ./mbe-<stem>/) holds matterstack.toml (one task per component,\nlargest first, no barrier between n-body levels), runs/, and cache/<sha256>.json: a rerun,\nanother bsse type or a larger max_nbody reuses every component already computed.\nPrograms: psi4 (psi4 --json), xtb (nocp only), nwchem (hf, mp2, b3lyp, pbe0, pbe, blyp).\n\nExample:\n  matterstack mbe run trimer.json --workers 8 -o trimer-result.json"
+        after_help = "The workspace (default ./mbe-<stem>/) holds matterstack.toml (one task per component,\nlargest first, no barrier between n-body levels), runs/, and cache/<sha256>.json: a rerun,\nanother bsse type or a larger max_nbody reuses every component already computed.\nPrograms: psi4 (psi4 --json), xtb (nocp only), nwchem (hf, mp2, b3lyp, pbe0, pbe, blyp),\npyscf (hf, mp2, DFT functionals; run by $MATTERSTACK_PYSCF_PYTHON, else python3).\n\nExample:\n  matterstack mbe run trimer.json --workers 8 -o trimer-result.json"
     )]
     Run {
         /// The many-body input.

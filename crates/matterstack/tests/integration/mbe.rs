@@ -1,9 +1,11 @@
 //! `matterstack mbe`: plan counts, exact assembly of QCManyBody's reference vectors, real
-//! expansions through psi4, xtb and nwchem compared with the programs' own answers (nwchem with
-//! psi4's at the same level), the cache, bad input.
+//! expansions through psi4, xtb, nwchem and pyscf compared with the programs' own answers
+//! (nwchem and pyscf with psi4's at the same level), the cache, bad input.
 //!
 //! The psi4, xtb and nwchem tests need the programs on PATH (`apt-get install psi4 xtb nwchem`,
-//! as scripts/testbed.sh does); they fail with that message otherwise — they are never skipped.
+//! as scripts/testbed.sh does); the pyscf tests need the testbed's pyscf venv
+//! (`MS_TESTBED_PYSCF_PYTHON` in the testbed env file). They fail with that message otherwise —
+//! they are never skipped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -1115,6 +1117,18 @@ fn psi4_cp_gradient_with_ghost_atoms_equals_psi4s_own_nbody_gradient() {
 
 /// The same water dimer through `mbe run` with `program`; returns the result document.
 fn dimer_through(dir: &Path, program: &str, keywords: Value) -> Value {
+    dimer_run(dir, program, "gradient", keywords, &[])
+}
+
+/// The water dimer (nocp + cp, max_nbody 2, HF/STO-3G) through `mbe run` with `program`,
+/// `driver` and extra environment for matterstack; returns the result document.
+fn dimer_run(
+    dir: &Path,
+    program: &str,
+    driver: &str,
+    keywords: Value,
+    env: &[(&str, &str)],
+) -> Value {
     let (sym, geom, frags) = waters(2);
     let inp = mbe_input(
         &sym,
@@ -1122,31 +1136,32 @@ fn dimer_through(dir: &Path, program: &str, keywords: Value) -> Value {
         &frags,
         &["cp", "nocp"],
         Some(2),
-        "gradient",
+        driver,
         program,
         json!({"method": "hf", "basis": "sto-3g"}),
         keywords,
     );
-    let p = write_json(dir, &format!("dimer-{program}.json"), &inp);
-    let out = ms_in(
-        dir,
-        &[
-            "mbe",
-            "run",
-            s(&p),
-            "--workers",
-            "2",
-            "-o",
-            &format!("{program}.json"),
-        ],
-    );
+    let name = match driver {
+        "gradient" => program.to_string(),
+        _ => format!("{program}-{driver}"),
+    };
+    let p = write_json(dir, &format!("dimer-{name}.json"), &inp);
+    let out: Out = Command::new(crate::support::BIN)
+        .args(["mbe", "run", s(&p), "--workers", "2", "-o"])
+        .arg(format!("{name}.json"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run matterstack")
+        .into();
     ok(&out);
     assert!(
         out.stderr.contains("5 components: 0 cached, 5 to compute"),
         "{}",
         out.stderr
     );
-    read_json(&dir.join(format!("{program}.json")))
+    read_json(&dir.join(format!("{name}.json")))
 }
 
 #[test]
@@ -1219,4 +1234,218 @@ fn nwchem_water_dimer_nocp_and_cp_with_ghost_atoms_equals_psi4() {
         compared += 1;
     }
     eprintln!("nwchem vs psi4 (HF/STO-3G water dimer, nocp + cp): {compared} values, max |diff| {worst:.2e}");
+}
+
+// ------------------------------------------------------------------ real: pyscf
+
+/// The python of the testbed's pyscf venv (`MS_TESTBED_PYSCF_PYTHON` in the testbed env file).
+fn testbed_pyscf_python() -> String {
+    let dir = std::env::var("MS_TESTBED").unwrap_or_else(|_| "/var/tmp/matterstack-testbed".into());
+    let env_file = Path::new(&dir).join("env");
+    let text = std::fs::read_to_string(&env_file).unwrap_or_default();
+    let python = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MS_TESTBED_PYSCF_PYTHON="))
+        .map(str::to_string);
+    let python = python.unwrap_or_else(|| {
+        panic!(
+            "this test needs the testbed's pyscf: run `bash scripts/testbed.sh` first (MS_TESTBED_PYSCF_PYTHON missing in {})",
+            env_file.display()
+        )
+    });
+    assert!(
+        Path::new(&python).is_file(),
+        "{python} (MS_TESTBED_PYSCF_PYTHON) is missing: run `bash scripts/testbed.sh`"
+    );
+    python
+}
+
+/// `|a - b|` over every number of two equally shaped JSON values (nested arrays flattened).
+fn diffs(a: &Value, b: &Value, out: &mut Vec<f64>) {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "shapes differ");
+            x.iter().zip(y).for_each(|(x, y)| diffs(x, y, out));
+        }
+        _ => out.push((a.as_f64().unwrap() - b.as_f64().unwrap()).abs()),
+    }
+}
+
+#[test]
+fn pyscf_water_dimer_nocp_and_cp_with_ghost_atoms_equals_psi4() {
+    require("psi4");
+    let python = testbed_pyscf_python();
+    let env = [("MATTERSTACK_PYSCF_PYTHON", python.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let py = dimer_run(dir.path(), "pyscf", "gradient", json!({}), &env);
+    // each task directory has the driver and its input: ghosts are flagged atoms (bohr)
+    let ws = dir.path().join("mbe-dimer-pyscf");
+    let inputs: Vec<Value> = std::fs::read_dir(ws.join("inputs"))
+        .unwrap()
+        .map(|e| {
+            let d = e.unwrap().path();
+            assert!(d.join("pyscf_driver.py").is_file(), "{}", d.display());
+            read_json(&d.join("input.json"))
+        })
+        .collect();
+    assert_eq!(inputs.len(), 5);
+    let ghosted = inputs
+        .iter()
+        .filter(|i| i["real"].as_array().unwrap().contains(&json!(false)))
+        .count();
+    assert_eq!(ghosted, 2, "the two cp monomers in the dimer basis");
+    assert!(inputs
+        .iter()
+        .all(|i| i["units"] == "bohr" && i["basis"] == "sto-3g"));
+    let p4_keywords = json!({"scf_type": "pk", "e_convergence": 1e-10, "d_convergence": 1e-10});
+    let p4 = dimer_run(dir.path(), "psi4", "gradient", p4_keywords.clone(), &[]);
+
+    let mut compared = 0;
+    let mut worst: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut check = |kind: &'static str, what: &str, a: &Value, b: &Value| {
+        let mut d = Vec::new();
+        diffs(a, b, &mut d);
+        assert!(!d.is_empty(), "{what}: nothing to compare");
+        for x in &d {
+            assert!(*x < 1e-6, "{what}: pyscf {a} vs psi4 {b}");
+        }
+        compared += d.len();
+        let w = worst.entry(kind).or_default();
+        *w = d.iter().copied().fold(*w, f64::max);
+    };
+    for (k, v) in p4["energy_body_dict"].as_object().unwrap() {
+        check("energy", k, &py["energy_body_dict"][k], v);
+    }
+    for key in [
+        "cp_corrected_interaction_energy",
+        "nocp_corrected_interaction_energy",
+    ] {
+        check("energy", key, &py["results"][key], &p4["results"][key]);
+    }
+    // the cp correction is real: ghosts carried basis functions
+    let cp = py["results"]["cp_corrected_interaction_energy"]
+        .as_f64()
+        .unwrap();
+    let nocp = py["results"]["nocp_corrected_interaction_energy"]
+        .as_f64()
+        .unwrap();
+    assert!((cp - nocp).abs() > 1e-4, "cp {cp} vs nocp {nocp}");
+    // the cp gradient (forces on ghost atoms included) agrees too
+    assert_eq!(py["ret_gradient"].as_array().unwrap().len(), 18);
+    check(
+        "gradient",
+        "gradient",
+        &py["ret_gradient"],
+        &p4["ret_gradient"],
+    );
+
+    // hf hessians, ghosts included
+    let pyh = dimer_run(dir.path(), "pyscf", "hessian", json!({}), &env);
+    let p4h = dimer_run(dir.path(), "psi4", "hessian", p4_keywords, &[]);
+    check(
+        "energy",
+        "2cp energy (hessian run)",
+        &pyh["energy_body_dict"]["2cp"],
+        &p4h["energy_body_dict"]["2cp"],
+    );
+    check(
+        "hessian",
+        "hessian",
+        &pyh["ret_hessian"],
+        &p4h["ret_hessian"],
+    );
+    let worst: Vec<String> = worst.iter().map(|(k, w)| format!("{k} {w:.1e}")).collect();
+    eprintln!(
+        "pyscf vs psi4 (HF/STO-3G water dimer, nocp + cp): {compared} values, max |diff|: {}",
+        worst.join(", ")
+    );
+}
+
+#[test]
+fn pyscf_without_pyscf_or_with_an_unknown_basis_is_refused_before_anything_is_written() {
+    let python = testbed_pyscf_python();
+    let dir = tempfile::tempdir().unwrap();
+    let (sym, geom, frags) = waters(2);
+    let input = |name: &str, driver: &str, model: Value| {
+        let v = mbe_input(
+            &sym,
+            &geom,
+            &frags,
+            &["cp"],
+            None,
+            driver,
+            "pyscf",
+            model,
+            json!({}),
+        );
+        write_json(dir.path(), &format!("{name}.json"), &v)
+    };
+    let run = |p: &Path, python: &str| -> Out {
+        Command::new(crate::support::BIN)
+            .args(["mbe", "run", s(p), "--workers", "1"])
+            .current_dir(dir.path())
+            .env("MATTERSTACK_PYSCF_PYTHON", python)
+            .output()
+            .unwrap()
+            .into()
+    };
+    // a real python without pyscf: a fresh venv
+    let venv = dir.path().join("no-pyscf");
+    let st = Command::new("python3")
+        .args(["-m", "venv", "--without-pip", s(&venv)])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bare = venv.join("bin/python");
+    let fine = input("fine", "energy", json!({"method": "hf", "basis": "sto-3g"}));
+    let out = run(&fine, s(&bare));
+    assert_eq!(out.code, 2, "{out:?}");
+    for w in [
+        "MATTERSTACK_PYSCF_PYTHON=",
+        "cannot import pyscf",
+        "-m pip install pyscf",
+    ] {
+        assert!(out.stderr.contains(w), "{w:?} not in {}", out.stderr);
+    }
+    let out = run(&fine, "/nonexistent/python3");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("cannot be started"), "{}", out.stderr);
+    assert!(!dir.path().join("mbe-fine").exists(), "workspace written");
+
+    // with pyscf: what pyscf does not know is named at plan time
+    let cases = [
+        (
+            "basis",
+            "energy",
+            json!({"method": "hf", "basis": "sto-9z"}),
+            vec!["model.basis", "\"sto-9z\"", "no such basis set", "cc-pvdz"],
+        ),
+        (
+            "xc",
+            "energy",
+            json!({"method": "b3lypp", "basis": "sto-3g"}),
+            vec!["model.method", "\"b3lypp\"", "not a functional", "\"mp2\""],
+        ),
+        (
+            "mp2hess",
+            "hessian",
+            json!({"method": "mp2", "basis": "sto-3g"}),
+            vec!["hessian", "\"mp2\"", "\"hf\" only"],
+        ),
+    ];
+    for (name, driver, model, words) in cases {
+        let out = run(&input(name, driver, model), &python);
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        for w in words {
+            assert!(
+                out.stderr.contains(w),
+                "{name}: {w:?} not in {}",
+                out.stderr
+            );
+        }
+        assert!(
+            !dir.path().join(format!("mbe-{name}")).exists(),
+            "{name}: workspace written"
+        );
+    }
 }
