@@ -2,11 +2,11 @@
 //! global limit on jobs in flight.
 //!
 //! `submit` makes a run from every workspace (all or none: if one is
-//! invalid, the runs already made are removed), then steps them in a fair
-//! order — higher workflow priority first (`[run] priority` or
-//! `--priority`), then the run that has started the fewest attempts — each
-//! step limited to its share of the free slots, so one large workflow cannot
-//! starve the others. A cluster's `max_jobs` holds across the runs (the
+//! invalid, the runs already made are removed), then steps them in order of
+//! workflow priority (`[run] priority` or `--priority`): a higher priority
+//! takes the free slots first; runs of the same priority share them fairly
+//! (the run that has started the fewest attempts goes first, each limited to
+//! its share), so one large workflow cannot starve its peers. A cluster's `max_jobs` holds across the runs (the
 //! other runs' jobs on it count). Without `wait` it makes one pass; with it, it steps
 //! until every run has stopped (finished, paused or waiting for a person).
 
@@ -164,11 +164,15 @@ fn drive(entries: &mut [Entry], opts: &SubmitOptions) -> Result<()> {
             .map(|n| *n as usize)
             .sum();
         let mut free = opts.max_jobs.map(|max| max.saturating_sub(used));
-        let mut left = order.len();
-        for i in order {
-            // A fair share of what is free, rounded up, for each run in turn.
-            let cap = free.map(|f| f.div_ceil(left.max(1)));
-            left -= 1;
+        for (pos, &i) in order.iter().enumerate() {
+            // Higher priority first; among runs of the same priority, a fair
+            // share of what is free (rounded up) for each in turn.
+            let priority = entries[i].summary.priority;
+            let peers_left = order[pos..]
+                .iter()
+                .filter(|j| entries[**j].summary.priority == priority)
+                .count();
+            let cap = free.map(|f| f.div_ceil(peers_left.max(1)));
             // A cluster's max_jobs holds across the runs: the others' jobs
             // on it count too.
             let mut elsewhere: BTreeMap<String, u32> = BTreeMap::new();
