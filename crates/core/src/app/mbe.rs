@@ -43,6 +43,32 @@ use crate::{Error, Result};
 mod nwchem;
 mod pyscf;
 
+/// The component's charge as an integer, or a user error naming `program`.
+fn integer_charge(c: &Component, program: &str) -> Result<i64> {
+    let charge = c.molecular_charge;
+    if charge.fract() != 0.0 || !charge.is_finite() {
+        return Err(Error::Input(format!(
+            "component {} has a non-integer charge {charge}; {program} takes integer charges (fix molecule.fragment_charges)",
+            c.label
+        )));
+    }
+    Ok(charge as i64)
+}
+
+/// The component's basis set, or a user error naming the field and `program`.
+fn required_basis<'c>(c: &'c Component, program: &str) -> Result<&'c str> {
+    c.basis_set
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| {
+            Error::Input(format!(
+                "missing value for `specification.specification.{}.model.basis`: {program} needs a basis set, e.g. \"sto-3g\" or \"cc-pvdz\"",
+                c.model
+            ))
+        })
+}
+
 /// Programs `mbe run` can drive.
 pub const PROGRAMS: &[&str] = &["psi4", "xtb", "nwchem", "pyscf"];
 
@@ -428,16 +454,10 @@ fn xtb_input(c: &Component) -> Result<(String, String)> {
             c.basis_set.as_deref().unwrap_or("")
         )));
     }
-    let charge = c.molecular_charge;
-    if charge.fract() != 0.0 || !charge.is_finite() {
-        return Err(Error::Input(format!(
-            "component {} has a non-integer charge {charge}; xtb takes integer charges (fix molecule.fragment_charges)",
-            c.label
-        )));
-    }
+    let charge = integer_charge(c, "xtb")?;
     flags.push_str(&format!(
         " --chrg {} --uhf {}",
-        charge as i64,
+        charge,
         c.molecular_multiplicity.saturating_sub(1)
     ));
     for (k, v) in &c.keywords {

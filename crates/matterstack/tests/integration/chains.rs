@@ -6,13 +6,7 @@
 use std::time::Duration;
 
 use crate::support::{s, status, task_status, wait_for};
-use crate::testbed::{slurm_state, testbed, ClusterWs};
-
-fn slurm_task(id: &str, command: &str, extra: &str) -> String {
-    format!(
-        "[[tasks]]\nid = \"{id}\"\noperator = \"slurm\"\ncluster = \"testbed\"\ncommand = {command:?}\n{extra}\n"
-    )
-}
+use crate::testbed::{slurm_state, slurm_task, testbed, ClusterWs};
 
 /// The scheduler id of a task's latest attempt, from `explain --json`.
 fn job_id(c: &ClusterWs, run: &std::path::Path, task: &str) -> String {

@@ -5,13 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{ms_in, s, status, task_status, wait_for, BIN};
-use crate::testbed::{slurm_jobs_with_token, slurm_state, testbed, ClusterWs};
-
-fn slurm_task(id: &str, command: &str, extra: &str) -> String {
-    format!(
-        "[[tasks]]\nid = \"{id}\"\noperator = \"slurm\"\ncluster = \"testbed\"\ncommand = {command:?}\n{extra}\n"
-    )
-}
+use crate::testbed::{slurm_jobs_with_token, slurm_state, slurm_task, testbed, ClusterWs};
 
 #[test]
 fn a_chain_of_three_runs_on_slurm_and_its_outputs_arrive_locally() {

@@ -232,3 +232,11 @@ pub fn slurm_state(job_id: &str) -> String {
         .unwrap_or("UNKNOWN")
         .to_string()
 }
+
+/// One `[[tasks]]` table running `command` on the testbed cluster through
+/// SLURM, with `extra` TOML lines.
+pub fn slurm_task(id: &str, command: &str, extra: &str) -> String {
+    format!(
+        "[[tasks]]\nid = \"{id}\"\noperator = \"slurm\"\ncluster = \"testbed\"\ncommand = {command:?}\n{extra}\n"
+    )
+}

@@ -48,17 +48,7 @@ pub(super) fn deck(c: &Component) -> Result<String> {
         )));
     }
     let (module, xc) = method(c)?;
-    let basis = c
-        .basis_set
-        .as_deref()
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| {
-            Error::Input(format!(
-                "missing value for `{}`: nwchem needs a basis set, e.g. \"sto-3g\" or \"cc-pvdz\"",
-                field("model.basis")
-            ))
-        })?;
+    let basis = super::required_basis(c, "nwchem")?;
     if !basis
         .chars()
         .all(|ch| ch.is_ascii_alphanumeric() || "-+*()_,".contains(ch))
@@ -74,13 +64,7 @@ pub(super) fn deck(c: &Component) -> Result<String> {
             field("keywords")
         )));
     }
-    let charge = c.molecular_charge;
-    if charge.fract() != 0.0 || !charge.is_finite() {
-        return Err(Error::Input(format!(
-            "component {} has a non-integer charge {charge}; nwchem takes integer charges (fix molecule.fragment_charges)",
-            c.label
-        )));
-    }
+    let charge = super::integer_charge(c, "nwchem")?;
     let mult = c.molecular_multiplicity.max(1);
 
     let mut geometry = String::new();
@@ -145,7 +129,7 @@ pub(super) fn deck(c: &Component) -> Result<String> {
          python\n  import json\n{call}  if ga_nodeid() == 0:\n    with open('result.json', 'w') as fh:\n      json.dump(out, fh)\nend\n\
          task python\n",
         label = c.label.replace('\n', " "),
-        charge = charge as i64,
+        charge = charge,
     ))
 }
 

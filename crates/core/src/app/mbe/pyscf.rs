@@ -95,24 +95,8 @@ pub(super) fn input(c: &Component) -> Result<String> {
             c.method, c.model
         )));
     }
-    let basis = c
-        .basis_set
-        .as_deref()
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| {
-            Error::Input(format!(
-                "missing value for `{}`: pyscf needs a basis set, e.g. \"sto-3g\" or \"cc-pvdz\"",
-                field("model.basis")
-            ))
-        })?;
-    let charge = c.molecular_charge;
-    if charge.fract() != 0.0 || !charge.is_finite() {
-        return Err(Error::Input(format!(
-            "component {} has a non-integer charge {charge}; pyscf takes integer charges (fix molecule.fragment_charges)",
-            c.label
-        )));
-    }
+    let basis = super::required_basis(c, "pyscf")?;
+    let charge = super::integer_charge(c, "pyscf")?;
     let mult = c.molecular_multiplicity.max(1);
     let mut conv_tol = 1e-12;
     let mut max_cycle = 200u64;
@@ -174,7 +158,7 @@ pub(super) fn input(c: &Component) -> Result<String> {
         "symbols": symbols,
         "geometry": c.geometry,
         "real": c.real_atoms,
-        "charge": charge as i64,
+        "charge": charge,
         "multiplicity": mult,
         "method": kind,
         "xc": xc,
