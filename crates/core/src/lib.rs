@@ -5,13 +5,16 @@
 //!   validation, the task/attempt state machine). No IO.
 //! - [`store`]: the SQLite store of one run. The only module that speaks SQL.
 //! - [`transport`]: how values cross a shell boundary (the one quoting function).
-//! - [`operators`]: how an attempt is carried out (`local` for now).
+//! - [`operators`]: how an attempt is carried out (local, SLURM/PBS/ssh,
+//!   human, manual).
+//! - [`lookup`]: where templates are found; making a template task concrete.
 //! - [`engine`]: one tick: poll → reconcile → schedule → launch.
 //! - [`app`]: the application API every face (CLI, later TUI and web) calls.
 
 pub mod app;
 pub mod engine;
 pub mod error;
+pub mod lookup;
 pub mod model;
 pub mod operators;
 pub mod store;

@@ -22,13 +22,7 @@ pub const CLUSTERS_FILE: &str = "clusters.toml";
 
 /// The user's cluster profile file.
 pub fn user_config_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".config")
-        });
-    base.join("matterstack").join(CLUSTERS_FILE)
+    crate::lookup::config_dir().join(CLUSTERS_FILE)
 }
 
 /// Reads one `clusters.toml` (missing file = no profiles).

@@ -508,9 +508,7 @@ fn harvest_results_file(
     }
 }
 
-/// The file in a task directory where a task without a parser may put its
-/// results (a JSON object).
-pub const RESULTS_FILE: &str = "results.json";
+pub use crate::operators::RESULTS_FILE;
 
 fn walltime_exceeded(
     tx: &Tx<'_>,

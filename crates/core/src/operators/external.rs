@@ -155,10 +155,7 @@ fn poll_human(a: &AttemptRef<'_>) -> Observation {
             let written = fs::create_dir_all(&results)
                 .map_err(|e| Error::io("create", &results, e))
                 .and_then(|()| {
-                    write_atomic(
-                        &results.join(crate::engine::RESULTS_FILE),
-                        &r.data.to_string(),
-                    )
+                    write_atomic(&results.join(super::RESULTS_FILE), &r.data.to_string())
                 });
             match written {
                 Ok(()) => Observation::Exited {

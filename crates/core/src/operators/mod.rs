@@ -16,6 +16,11 @@ use crate::model::cluster::ClusterProfile;
 use crate::model::TaskSpec;
 use crate::{Error, Result};
 
+/// The file in a task directory where a task without a parser may put its
+/// results (a JSON object); the `human` operator writes a response's data
+/// there.
+pub const RESULTS_FILE: &str = "results.json";
+
 /// One attempt as an operator sees it.
 #[derive(Debug, Clone)]
 pub struct AttemptRef<'a> {
