@@ -54,7 +54,7 @@ impl Run {
             if tx.paused()?.is_some() || tx.has_unfinished()? {
                 return Ok(None);
             }
-            let Some(spec_toml) = tx.spec_toml_mentioning("planner")? else {
+            let Some(spec_toml) = tx.planner_spec_toml()? else {
                 return Ok(None);
             };
             let run = tx.run()?;
@@ -129,6 +129,12 @@ impl Run {
                     &dir.join(name),
                 )?;
             }
+        }
+        if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_PLANNER").is_some() {
+            // Fault injection for the crash tests: die after the planner
+            // answered (and its task directories were written), before the
+            // commit.
+            std::process::abort();
         }
         let ids: Vec<String> = new_tasks.iter().map(|t| t.id.clone()).collect();
         self.store().write(|tx| {

@@ -115,7 +115,9 @@ fn build(
         status: "RUNNING".to_string(),
         core_budget: cores,
     };
-    let store = Store::create(&staging.join(STATE_FILE), &run, text, &spec.tasks)?;
+    let mut store = Store::create(&staging.join(STATE_FILE), &run, text, &spec.tasks)?;
+    let has_planner = spec.run.planner.is_some();
+    store.write(|tx| tx.set_has_planner(has_planner))?;
     drop(store);
     Ok(())
 }

@@ -89,9 +89,10 @@ impl Run {
     pub fn step_limited(&mut self, limits: &engine::Limits) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
         let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, limits)?;
-        if matches!(report.run_state(), RunState::Completed | RunState::Failed) {
-            // The current workflow is finished: a campaign's planner may
-            // add the next one, which starts in this same step.
+        if report.run_state() == RunState::Running {
+            // When the current workflow is finished, a campaign's planner
+            // (if any, and not done) adds the next one, which starts in this
+            // same step. Cheap when there is nothing to do.
             match self.plan_next()? {
                 Round::Added(ids) => {
                     let left = engine::Limits {
@@ -110,7 +111,10 @@ impl Run {
                     report.state = Some(RunState::Paused);
                     report.warnings.push(reason);
                 }
-                Round::Done | Round::Idle => {}
+                Round::Done => {
+                    report.state = Some(self.store.write(engine::update_run_state)?);
+                }
+                Round::Idle => {}
             }
         }
         Ok(report)

@@ -685,6 +685,10 @@ pub(crate) fn update_run_state(tx: &Tx<'_>) -> Result<RunState, TxError> {
         }
     } else if tx.paused()?.is_some() {
         RunState::Paused
+    } else if tx.planner_pending()? {
+        // Every task is finished but the campaign's planner has not said
+        // done: the next step asks it.
+        RunState::Running
     } else if tx.has_unsuccessful()? {
         RunState::Failed
     } else {

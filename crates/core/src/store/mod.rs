@@ -134,9 +134,8 @@ impl Store {
         let mut store = Store::open(path)?;
         store.write(|tx| {
             tx.execute(
-                "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml,
-                                  mentions_planner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, instr(?6, 'planner') > 0)",
+                "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     run.id,
                     run.workspace,
@@ -293,26 +292,31 @@ impl Tx<'_> {
         Ok(self.query_row("SELECT spec_toml FROM run", [], |r| r.get(0))?)
     }
 
-    /// The workspace text, only if it contains `needle` (searched by
-    /// SQLite, so a large text is not copied out for nothing).
-    pub fn spec_toml_mentioning(&self, needle: &str) -> R<Option<String>> {
-        if needle == "planner" {
-            // Decided once when the run was made (migration V8).
-            return Ok(self
-                .query_row(
-                    "SELECT spec_toml FROM run WHERE mentions_planner",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?);
-        }
+    /// Records whether the run has a campaign planner (at `init`).
+    pub fn set_has_planner(&self, yes: bool) -> R<()> {
+        self.execute("UPDATE run SET has_planner = ?1", params![yes])?;
+        Ok(())
+    }
+
+    /// The workspace text, if the run has a campaign planner.
+    pub fn planner_spec_toml(&self) -> R<Option<String>> {
         Ok(self
-            .query_row(
-                "SELECT spec_toml FROM run WHERE instr(spec_toml, ?1) > 0",
-                params![needle],
-                |r| r.get(0),
-            )
+            .query_row("SELECT spec_toml FROM run WHERE has_planner", [], |r| {
+                r.get(0)
+            })
             .optional()?)
+    }
+
+    /// True when the run has a planner that has not said it is done: the
+    /// run is not finished even when every task is.
+    pub fn planner_pending(&self) -> R<bool> {
+        Ok(self.query_row(
+            "SELECT has_planner AND NOT EXISTS (
+                 SELECT 1 FROM planner_rounds WHERE json_extract(output, '$.done') = 1)
+             FROM run",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Sets the run's status if it changed; returns whether it did.

@@ -103,10 +103,10 @@ const V6: &str = "CREATE TABLE backoff (
 /// scanning every pending task of a large local run.
 const V7: &str = "CREATE INDEX tasks_by_status_operator ON tasks(status, operator);";
 
-/// Whether the workspace text mentions a planner, decided once, so an idle
-/// step never searches a large workspace text.
-const V8: &str = "ALTER TABLE run ADD COLUMN mentions_planner INTEGER NOT NULL DEFAULT 0;
-UPDATE run SET mentions_planner = instr(spec_toml, 'planner') > 0;";
+/// Whether the run has a campaign planner, recorded at `init` from the
+/// parsed workspace, so an idle step never parses a large workspace text
+/// (runs made before planners existed have none).
+const V8: &str = "ALTER TABLE run ADD COLUMN has_planner INTEGER NOT NULL DEFAULT 0;";
 
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {

@@ -682,3 +682,71 @@ echo '{"tasks": [{"id": "next", "command": "true", "depends_on": ["bad"]}]}'; fi
         "{next}"
     );
 }
+
+#[test]
+fn a_step_killed_between_the_planners_answer_and_the_commit_adds_nothing_twice() {
+    let ws = Workspace::new(
+        r#"
+[run]
+planner = "sh plan.sh"
+
+[[tasks]]
+id = "seed"
+command = "echo 1 > n.txt"
+"#,
+    );
+    // Counts its calls; adds one task per round, done after two rounds.
+    ws.file(
+        "plan.sh",
+        r#"echo call >> calls.log
+input=$(cat)
+if echo "$input" | grep -q '"id":"round-2"'; then echo '{"done": true}'
+elif echo "$input" | grep -q '"id":"round-1"'; then echo '{"tasks": [{"id": "round-2", "command": "true", "inputs": ["plan.sh"]}]}'
+else echo '{"tasks": [{"id": "round-1", "command": "true", "inputs": ["plan.sh"]}]}'; fi
+"#,
+    );
+    let run = ws.init("k");
+    // Finish the seed (the first step launches it; wait for its end).
+    ws.ms(&["step", s(&run)]);
+    assert!(crate::support::wait_for(
+        std::time::Duration::from_secs(10),
+        || run.join("tasks/seed/n.txt").exists()
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // This step records the seed, asks the planner, and dies before the commit.
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["step", s(&run)])
+        .env("MATTERSTACK_TEST_CRASH_AFTER_PLANNER", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the fault injection must kill it");
+    let st = status(&run);
+    assert_eq!(
+        st["tasks"].as_array().unwrap().len(),
+        1,
+        "nothing committed: {st}"
+    );
+    // Plain steps carry on: the planner is asked again with the same input,
+    // and each round's task exists once.
+    let mut steps = 0;
+    while status(&run)["status"] != "COMPLETED" {
+        assert_eq!(ws.ms(&["step", s(&run)]).code, 0);
+        steps += 1;
+        assert!(steps < 100, "{}", status(&run));
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let st = status(&run);
+    let ids: Vec<&str> = st["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["seed", "round-1", "round-2"]);
+    for t in st["tasks"].as_array().unwrap() {
+        assert_eq!(t["attempts"], 1, "{t}");
+    }
+    // Asked four times: round 1 twice (the killed step, then again), round 2, done.
+    let calls = std::fs::read_to_string(ws.path().join("calls.log")).unwrap();
+    assert_eq!(calls.lines().count(), 4, "{calls}");
+}
