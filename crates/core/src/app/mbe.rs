@@ -69,6 +69,42 @@ fn required_basis<'c>(c: &'c Component, program: &str) -> Result<&'c str> {
         })
 }
 
+/// Reads the `result.json` the nwchem deck and the pyscf driver write:
+/// `{"energy", "gradient"?, "hessian"?}`, full precision, sized by `natom`.
+fn read_result_json(
+    dir: &Path,
+    driver: &str,
+    natom: usize,
+) -> std::result::Result<ComponentResult, String> {
+    let path = dir.join("result.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let energy = doc["energy"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no energy", path.display()))?;
+    let array = |key: &str, want: usize| -> std::result::Result<Vec<f64>, String> {
+        let v: Vec<f64> = doc[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        if v.len() != want {
+            return Err(format!(
+                "{}: {key} has {} numbers, expected {want}",
+                path.display(),
+                v.len()
+            ));
+        }
+        Ok(v)
+    };
+    let mut r = ComponentResult::energy(energy);
+    match driver {
+        "gradient" => r.gradient = Some(array("gradient", 3 * natom)?),
+        "hessian" => r.hessian = Some(array("hessian", 9 * natom * natom)?),
+        _ => {}
+    }
+    Ok(r)
+}
+
 /// Programs `mbe run` can drive.
 pub const PROGRAMS: &[&str] = &["psi4", "xtb", "nwchem", "pyscf"];
 
@@ -514,8 +550,7 @@ fn read_task_result(dir: &Path) -> std::result::Result<(String, Value), String> 
     let result = match program {
         "psi4" => read_psi4(&dir.join("result.json"), driver, natom)?,
         "xtb" => read_xtb(dir, driver, natom)?,
-        "nwchem" => nwchem::read(dir, driver, natom)?,
-        "pyscf" => pyscf::read(dir, driver, natom)?,
+        "nwchem" | "pyscf" => read_result_json(dir, driver, natom)?,
         other => {
             return Err(format!(
                 "unknown program {other:?} in {}",

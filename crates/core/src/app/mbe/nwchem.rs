@@ -3,11 +3,7 @@
 //! atoms are NWChem `bq` centres (`bqO`) carrying the element's basis functions
 //! (`bqO library O <basis>`), so cp and vmfc work, gradients on ghosts included.
 
-use std::fs;
-use std::path::Path;
-
-use matterstack_mbe::{Component, ComponentResult, Driver};
-use serde_json::Value;
+use matterstack_mbe::{Component, Driver};
 
 use crate::{Error, Result};
 
@@ -131,35 +127,4 @@ pub(super) fn deck(c: &Component) -> Result<String> {
         label = c.label.replace('\n', " "),
         charge = charge,
     ))
-}
-
-/// Reads `result.json` written by the deck's Python block.
-pub(super) fn read(
-    dir: &Path,
-    driver: &str,
-    natom: usize,
-) -> std::result::Result<ComponentResult, String> {
-    let path = dir.join("result.json");
-    let text = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let energy = doc["energy"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no energy", path.display()))?;
-    let mut r = ComponentResult::energy(energy);
-    if driver == "gradient" {
-        let g: Vec<f64> = doc["gradient"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
-        if g.len() != 3 * natom {
-            return Err(format!(
-                "{}: gradient has {} numbers, expected {}",
-                path.display(),
-                g.len(),
-                3 * natom
-            ));
-        }
-        r.gradient = Some(g);
-    }
-    Ok(r)
 }

@@ -16,13 +16,11 @@
 //! LANL2DZ); every other basis is spherical. The `cart` keyword overrides.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use matterstack_mbe::{Component, ComponentResult, Driver, Plan};
+use matterstack_mbe::{Component, Driver, Plan};
 use serde_json::{json, Map, Value};
 
 use crate::{Error, Result};
@@ -170,41 +168,6 @@ pub(super) fn input(c: &Component) -> Result<String> {
         "max_cycle": max_cycle,
     });
     Ok(serde_json::to_string_pretty(&doc).expect("JSON serializes") + "\n")
-}
-
-/// Reads `result.json` written by the driver.
-pub(super) fn read(
-    dir: &Path,
-    driver: &str,
-    natom: usize,
-) -> std::result::Result<ComponentResult, String> {
-    let path = dir.join("result.json");
-    let text = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let energy = doc["energy"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no energy", path.display()))?;
-    let array = |key: &str, want: usize| -> std::result::Result<Vec<f64>, String> {
-        let v: Vec<f64> = doc[key]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
-        if v.len() != want {
-            return Err(format!(
-                "{}: {key} has {} numbers, expected {want}",
-                path.display(),
-                v.len()
-            ));
-        }
-        Ok(v)
-    };
-    let mut r = ComponentResult::energy(energy);
-    match driver {
-        "gradient" => r.gradient = Some(array("gradient", 3 * natom)?),
-        "hessian" => r.hessian = Some(array("hessian", 9 * natom * natom)?),
-        _ => {}
-    }
-    Ok(r)
 }
 
 /// The python that runs the driver here: `$MATTERSTACK_PYSCF_PYTHON`, else `python3`.
@@ -365,6 +328,7 @@ pub(super) fn probe(python: &str, from_env: bool, checks: &Value) -> Result<()> 
 mod tests {
     use super::*;
     use matterstack_mbe::ManyBodyInput;
+    use std::fs;
 
     const HE2: &str = r#"
 method = "hf"
@@ -590,18 +554,24 @@ He 0 0 3
                 .to_string(),
         )
         .unwrap();
-        let r = read(dir.path(), "energy", 2).unwrap();
+        let r = super::super::read_result_json(dir.path(), "energy", 2).unwrap();
         assert_eq!(
             (r.energy, r.gradient, r.hessian),
             (-5.723447191853129, None, None)
         );
-        let r = read(dir.path(), "gradient", 2).unwrap();
+        let r = super::super::read_result_json(dir.path(), "gradient", 2).unwrap();
         assert_eq!(r.gradient.unwrap(), [0.1, 0.0, -2.5e-5, -0.1, 0.0, 2.5e-5]);
-        assert_eq!(read(dir.path(), "hessian", 2).unwrap().hessian.unwrap(), h);
-        let e = read(dir.path(), "gradient", 3).unwrap_err();
+        assert_eq!(
+            super::super::read_result_json(dir.path(), "hessian", 2)
+                .unwrap()
+                .hessian
+                .unwrap(),
+            h
+        );
+        let e = super::super::read_result_json(dir.path(), "gradient", 3).unwrap_err();
         assert!(e.contains("gradient has 6 numbers, expected 9"), "{e}");
         fs::remove_file(dir.path().join("result.json")).unwrap();
-        assert!(read(dir.path(), "energy", 2)
+        assert!(super::super::read_result_json(dir.path(), "energy", 2)
             .unwrap_err()
             .contains("result.json"));
     }
