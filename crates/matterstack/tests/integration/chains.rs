@@ -45,7 +45,7 @@ fn a_chain_on_one_cluster_advances_in_slurm_without_steps() {
         ),
     ]
     .concat();
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     let run = c.ws.init("chain");
     // Three steps submit the chain: a, then b behind a, then c behind b.
     for _ in 0..3 {
@@ -104,7 +104,7 @@ fn a_held_job_whose_upstream_fails_is_cancelled_and_skipped() {
         slurm_task("down", "echo never > n.txt", "depends_on = [\"up\"]"),
     ]
     .concat();
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     let run = c.ws.init("fail");
     for _ in 0..2 {
         assert_eq!(c.ws.ms(&["step", s(&run)]).code, 0);
@@ -146,7 +146,7 @@ fn a_clusters_max_jobs_holds_across_runs_submitted_together() {
                 )
             })
             .collect();
-        let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+        let c = ClusterWs::plain(&tb, &tasks);
         let profile = std::fs::read_to_string(c.ws.path().join("clusters.toml")).unwrap();
         c.ws.file(
             "clusters.toml",

@@ -975,11 +975,8 @@ fn a_killed_mbe_run_is_continued_by_the_next_one_and_no_component_runs_twice() {
 fn mbe_run_on_the_slurm_testbed_with_cluster() {
     require("xtb");
     let tb = crate::testbed::testbed();
-    let c = crate::testbed::ClusterWs::new(
+    let c = crate::testbed::ClusterWs::plain(
         &tb,
-        tb.port,
-        &tb.key,
-        "",
         "[[tasks]]\nid = \"placeholder\"\ncommand = \"true\"\n",
     );
     let (sym, geom, frags) = waters(3);

@@ -490,7 +490,7 @@ fn a_gromacs_equilibration_runs_stage_by_stage_on_slurm_passing_files() {
         ),
     ]
     .concat();
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     water(&c.ws);
     let run = c.ws.init("equil");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
@@ -542,16 +542,10 @@ fn a_gromacs_equilibration_runs_stage_by_stage_on_slurm_passing_files() {
 #[test]
 fn a_cluster_task_that_failed_after_checkpointing_restarts_on_slurm() {
     let tb = testbed();
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task(
+    let c = ClusterWs::plain(&tb, &slurm_task(
             "count",
             "command = \"sh count.sh\"\nrestart_command = \"sh count.sh --resume\"\ncheckpoint = [\"state.chk\"]\ninputs = [\"count.sh\"]\noutputs = [\"result.txt\", \"progress.log\"]",
-        ),
-    );
+        ));
     c.ws.file("count.sh", counter_script());
     let run = c.ws.init("r");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{ms_in, s, status, task_status, wait_for, BIN};
+use crate::support::{ms_in, s, status, step_with_fault, task_status, wait_for, BIN};
 use crate::testbed::{slurm_jobs_with_token, slurm_state, slurm_task, testbed, ClusterWs};
 
 #[test]
@@ -16,7 +16,7 @@ fn a_chain_of_three_runs_on_slurm_and_its_outputs_arrive_locally() {
         slurm_task("report", "echo done > report.txt", "depends_on = [\"calc\"]\noutputs = [\"report.txt\"]"),
     ]
     .concat();
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     c.ws.file("seed.txt", "seed 42\n");
     let run = c.ws.init("chain");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
@@ -49,13 +49,7 @@ fn a_chain_of_three_runs_on_slurm_and_its_outputs_arrive_locally() {
 #[test]
 fn a_job_that_exits_3_is_failed_with_exit_code_3() {
     let tb = testbed();
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task("bad", "echo oops >&2; exit 3", ""),
-    );
+    let c = ClusterWs::plain(&tb, &slurm_task("bad", "echo oops >&2; exit 3", ""));
     let run = c.ws.init("r");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
     assert_eq!(out.code, 1, "{out:?}");
@@ -73,13 +67,7 @@ fn a_job_that_exits_3_is_failed_with_exit_code_3() {
 #[test]
 fn cancel_of_a_running_job_reaches_slurm() {
     let tb = testbed();
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task("long", "sleep 300", ""),
-    );
+    let c = ClusterWs::plain(&tb, &slurm_task("long", "sleep 300", ""));
     let run = c.ws.init("r");
     assert!(wait_for(Duration::from_secs(60), || {
         c.ws.ms(&["step", s(&run)]);
@@ -103,11 +91,8 @@ fn cancel_of_a_running_job_reaches_slurm() {
 fn a_job_over_its_walltime_is_timeout() {
     let tb = testbed();
     // SLURM enforces limits in whole minutes, so this test takes about one.
-    let c = ClusterWs::new(
+    let c = ClusterWs::plain(
         &tb,
-        tb.port,
-        &tb.key,
-        "",
         &slurm_task(
             "slow",
             "echo step 1000 > state.cpt; sleep 600",
@@ -192,7 +177,7 @@ fn sync_rebuilds_twenty_jobs_into_an_empty_store() {
         .map(|i| slurm_task(&format!("j{i}"), "echo ok", ""))
         .collect();
     tasks.push_str(&slurm_task("j19", "exit 4", ""));
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     let run = c.ws.init("lost");
     assert_eq!(c.ws.ms(&["run", s(&run), "--poll", "0.3"]).code, 1);
     let before = status(&run);
@@ -307,22 +292,12 @@ fn sshd_stopped_during_upload_then_back_loses_and_duplicates_nothing() {
 #[test]
 fn a_step_killed_after_sbatch_before_commit_never_submits_twice() {
     let tb = testbed();
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task("once", "sleep 2; echo once", ""),
-    );
+    let c = ClusterWs::plain(&tb, &slurm_task("once", "sleep 2; echo once", ""));
     let run = c.ws.init("r");
-    let crashed = Command::new(BIN)
-        .args(["step", s(&run)])
-        .current_dir(c.ws.path())
-        .env("MATTERSTACK_TEST_CRASH_AFTER_LAUNCH", "1")
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!crashed.success(), "the fault injection aborts the step");
+    assert!(
+        !step_with_fault(c.ws.path(), &run, "MATTERSTACK_TEST_CRASH_AFTER_LAUNCH"),
+        "the fault injection aborts the step"
+    );
     let infos = c.job_infos();
     assert_eq!(infos.len(), 1);
     let token = infos[0]["token"].as_str().unwrap().to_string();
@@ -344,11 +319,8 @@ fn a_step_killed_after_sbatch_before_commit_never_submits_twice() {
 fn bad_cluster_input_gets_specific_errors_and_submits_nothing() {
     let tb = testbed();
     // Unknown cluster: refused at init, nothing written.
-    let c = ClusterWs::new(
+    let c = ClusterWs::plain(
         &tb,
-        tb.port,
-        &tb.key,
-        "",
         &slurm_task("a", "true", "").replace("\"testbed\"", "\"nope\""),
     );
     let out = c.ws.ms(&["init", "."]);
@@ -361,13 +333,7 @@ fn bad_cluster_input_gets_specific_errors_and_submits_nothing() {
     );
     assert!(!c.ws.runs_dir_exists());
     // A task id with shell metacharacters never becomes a job name.
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task("a;rm -rf x", "true", ""),
-    );
+    let c = ClusterWs::plain(&tb, &slurm_task("a;rm -rf x", "true", ""));
     let out = c.ws.ms(&["init", "."]);
     assert_eq!(out.code, 2);
     assert!(
@@ -389,7 +355,7 @@ fn bad_cluster_input_gets_specific_errors_and_submits_nothing() {
     assert!(out.stderr.contains("permanent"), "{}", out.stderr);
     assert!(out.stderr.to_lowercase().contains("auth"), "{}", out.stderr);
     // The right key works, and reports the partitions.
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", "");
+    let c = ClusterWs::plain(&tb, "");
     let out = c.ws.ms(&["cluster", "test", "testbed", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.json()["partitions"]
@@ -398,13 +364,7 @@ fn bad_cluster_input_gets_specific_errors_and_submits_nothing() {
         .iter()
         .any(|p| p == "debug"));
     // A partition SLURM rejects: the task fails naming it; nothing stays queued or staged.
-    let c = ClusterWs::new(
-        &tb,
-        tb.port,
-        &tb.key,
-        "",
-        &slurm_task("p", "true", "partition = \"nosuchpart\""),
-    );
+    let c = ClusterWs::plain(&tb, &slurm_task("p", "true", "partition = \"nosuchpart\""));
     let run = c.ws.init("r");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
     assert_eq!(out.code, 1);
@@ -552,11 +512,8 @@ fn the_ssh_operator_runs_tasks_directly_on_the_host() {
 #[test]
 fn uploads_show_a_progress_line_on_a_terminal_only() {
     let tb = testbed();
-    let c = ClusterWs::new(
+    let c = ClusterWs::plain(
         &tb,
-        tb.port,
-        &tb.key,
-        "",
         &slurm_task("t", "wc -c < big.bin > size.txt", "inputs = [\"big.bin\"]"),
     );
     c.ws.file("big.bin", &"x".repeat(3_000_000));

@@ -119,3 +119,16 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// Runs `matterstack step RUN` with a fault-injection variable set (the step
+/// aborts at that point); returns whether it exited successfully.
+pub fn step_with_fault(cwd: &Path, run: &Path, fault: &str) -> bool {
+    Command::new(BIN)
+        .args(["step", s(run)])
+        .current_dir(cwd)
+        .env(fault, "1")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run matterstack")
+        .success()
+}

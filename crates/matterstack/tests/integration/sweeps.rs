@@ -2,9 +2,9 @@
 //! and on the SLURM testbed, where the points go as one job array.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::support::{s, status, task_status, Workspace, BIN};
+use crate::support::{s, status, step_with_fault, task_status, Workspace, BIN};
 use crate::testbed::{testbed, ClusterWs};
 
 #[test]
@@ -98,7 +98,7 @@ command = "cat ../scan.x-*/out.txt | sort -n > all.txt"
 "#,
         xs.join(", ")
     );
-    let c = ClusterWs::new(&tb, tb.port, &tb.key, "", &tasks);
+    let c = ClusterWs::plain(&tb, &tasks);
     if !extra_limits.is_empty() {
         let profile = std::fs::read_to_string(c.ws.path().join("clusters.toml")).unwrap();
         let profile = profile.replace(
@@ -262,14 +262,10 @@ fn arrays_are_split_at_the_profile_limit() {
 fn a_step_killed_after_the_array_sbatch_never_submits_it_again() {
     let c = sweep_ws(3, "sleep 2; echo {{ x }} > out.txt", "");
     let run = c.ws.init("r");
-    let crashed = Command::new(BIN)
-        .args(["step", s(&run)])
-        .current_dir(c.ws.path())
-        .env("MATTERSTACK_TEST_CRASH_AFTER_LAUNCH", "1")
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!crashed.success(), "the fault injection aborts the step");
+    assert!(
+        !step_with_fault(c.ws.path(), &run, "MATTERSTACK_TEST_CRASH_AFTER_LAUNCH"),
+        "the fault injection aborts the step"
+    );
     let infos = c.job_infos();
     assert_eq!(infos.len(), 3);
     let name = infos[0]["job_name"].as_str().unwrap().to_string();

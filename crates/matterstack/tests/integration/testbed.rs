@@ -124,6 +124,11 @@ pub struct ClusterWs {
 }
 
 impl ClusterWs {
+    /// The common case: the testbed's main sshd and key, no extra profile lines.
+    pub fn plain(tb: &Testbed, tasks: &str) -> ClusterWs {
+        ClusterWs::new(tb, tb.port, &tb.key, "", tasks)
+    }
+
     pub fn new(tb: &Testbed, port: u16, key: &str, extra: &str, tasks: &str) -> ClusterWs {
         let ws = Workspace::new(tasks);
         let remote = tempfile::tempdir().unwrap();

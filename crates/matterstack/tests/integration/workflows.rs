@@ -714,12 +714,10 @@ else echo '{"tasks": [{"id": "round-1", "command": "true", "inputs": ["plan.sh"]
     ));
     std::thread::sleep(std::time::Duration::from_millis(200));
     // This step records the seed, asks the planner, and dies before the commit.
-    let out = std::process::Command::new(crate::support::BIN)
-        .args(["step", s(&run)])
-        .env("MATTERSTACK_TEST_CRASH_AFTER_PLANNER", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the fault injection must kill it");
+    assert!(
+        !crate::support::step_with_fault(ws.path(), &run, "MATTERSTACK_TEST_CRASH_AFTER_PLANNER"),
+        "the fault injection must kill it"
+    );
     let st = status(&run);
     assert_eq!(
         st["tasks"].as_array().unwrap().len(),
