@@ -303,12 +303,12 @@ fn skip_blocked(
         for dep in &t.depends_on {
             let Some(d) = tx.task(dep)? else { continue };
             let by_condition = d.status == TaskStatus::Skipped && tx.skip_ok(dep)?;
-            let blocking = match d.status {
-                TaskStatus::Cancelled => true,
-                TaskStatus::Failed => !d.spec.allow_failure,
-                TaskStatus::Skipped => !(by_condition && t.allow_skipped),
-                _ => false,
-            };
+            let blocking = crate::model::state::dependency_blocks(
+                d.status,
+                d.spec.allow_failure,
+                by_condition,
+                t.allow_skipped,
+            );
             if blocking {
                 let Some(now) = tx.task(&t.id)? else { break };
                 if now.status == TaskStatus::Pending {

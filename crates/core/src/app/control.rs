@@ -123,8 +123,12 @@ impl Run {
             }
             for dep in &t.spec.depends_on {
                 let d = known_task(tx, dep)?;
-                let blocking = matches!(d.status, TaskStatus::Cancelled | TaskStatus::Skipped)
-                    || (d.status == TaskStatus::Failed && !d.spec.allow_failure);
+                let blocking = crate::model::state::dependency_blocks(
+                    d.status,
+                    d.spec.allow_failure,
+                    d.status == TaskStatus::Skipped && tx.skip_ok(dep)?,
+                    t.spec.allow_skipped,
+                );
                 if blocking {
                     return Err(Error::Input(format!(
                         "task \"{task}\" depends on \"{dep}\", which is {}; retry \"{dep}\" instead (its dependants follow)",

@@ -205,6 +205,24 @@ impl TaskStatus {
     }
 }
 
+/// True when a dependency in `status` can no longer be satisfied for its
+/// dependant: it failed (without `allow_failure`), was cancelled, or was
+/// skipped — unless it was skipped by a condition and the dependant has
+/// `allow_skipped`.
+pub fn dependency_blocks(
+    status: TaskStatus,
+    allow_failure: bool,
+    skipped_by_condition: bool,
+    allow_skipped: bool,
+) -> bool {
+    match status {
+        TaskStatus::Cancelled => true,
+        TaskStatus::Failed => !allow_failure,
+        TaskStatus::Skipped => !(skipped_by_condition && allow_skipped),
+        _ => false,
+    }
+}
+
 impl AttemptStatus {
     /// Applies `event` through [`transition`].
     pub fn on(self, event: Event) -> Result<AttemptStatus, IllegalTransition> {
@@ -352,6 +370,17 @@ mod tests {
         }
         assert!(A::Created.on(E::DepsMet).is_err());
         assert!(A::Created.on(E::Retry).is_err());
+    }
+
+    #[test]
+    fn which_dependencies_block() {
+        assert!(dependency_blocks(T::Cancelled, true, false, true));
+        assert!(dependency_blocks(T::Failed, false, false, false));
+        assert!(!dependency_blocks(T::Failed, true, false, false));
+        assert!(dependency_blocks(T::Skipped, false, false, true));
+        assert!(dependency_blocks(T::Skipped, false, true, false));
+        assert!(!dependency_blocks(T::Skipped, false, true, true));
+        assert!(!dependency_blocks(T::Running, false, false, false));
     }
 
     #[test]
