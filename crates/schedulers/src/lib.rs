@@ -25,7 +25,7 @@ pub mod names;
 pub mod pbs;
 pub mod phase;
 pub mod politeness;
-pub mod quote;
+
 pub mod script;
 pub mod slurm;
 
@@ -33,4 +33,4 @@ pub use error::{ParseError, Parsed};
 pub use marker::ExitMarker;
 pub use names::{job_name, token_from_job_name, validate_job_name, NameError};
 pub use phase::{FailureKind, Phase};
-pub use quote::sh_quote;
+pub use matterstack_boundary::sh_quote;

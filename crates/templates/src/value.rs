@@ -354,23 +354,7 @@ fn check_option(p: &ParamSpec, s: &str) -> Result<(), String> {
     ))
 }
 
-/// A file parameter names a file inside the task directory: relative, no `..`, no
-/// line breaks, not empty.
-pub fn check_file_name(s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        return Err("file name is empty".into());
-    }
-    if s.chars().any(char::is_control) {
-        return Err("file name contains a control character".into());
-    }
-    if s.starts_with('/') || s.starts_with('\\') || s.starts_with('~') {
-        return Err("file name must be relative to the task directory".into());
-    }
-    if s.split(['/', '\\']).any(|c| c == "..") {
-        return Err("file name must not contain `..`".into());
-    }
-    Ok(())
-}
+pub use matterstack_boundary::check_file_name;
 
 /// Checks a `string` value against a named format.
 fn check_format(format: &str, s: &str) -> Result<(), String> {

@@ -31,7 +31,7 @@ pub use slurm::{array_range, render_slurm_array_script, render_slurm_script, Arr
 use serde::{Deserialize, Serialize};
 
 use crate::names::validate_job_name;
-use crate::quote::sh_quote;
+use matterstack_boundary::sh_quote;
 
 /// Everything needed to render one batch script.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use super::{body, check_common, directive_value, layout, JobSpec, ScriptError};
 use crate::names::validate_job_name;
-use crate::quote::sh_quote;
+use matterstack_boundary::sh_quote;
 use crate::slurm::format_slurm_time;
 
 /// `--mem` value: whole GiB as `<N>G`, otherwise `<N>M`.

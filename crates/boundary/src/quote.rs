@@ -1,4 +1,4 @@
-//! POSIX shell quoting (one small function; the project replaces it with its shared one).
+//! POSIX shell quoting: the one function every value that reaches a shell goes through.
 
 /// Quote `s` for a POSIX shell as one word, using single quotes.
 ///
