@@ -27,6 +27,7 @@ pub mod param;
 pub mod parsers;
 pub mod render;
 pub mod schema;
+pub mod shell;
 pub mod structure;
 pub mod suggest;
 pub mod template;

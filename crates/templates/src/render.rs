@@ -23,7 +23,7 @@ pub fn environment() -> Environment<'static> {
     env.set_lstrip_blocks(true);
     env.set_debug(true);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.add_filter("shquote", shquote);
+    crate::shell::add_filters(&mut env);
     env.add_filter("xyz_atoms", xyz_atoms);
     env.add_filter("index_list", index_list);
     env.add_filter("slurm_mem", slurm_mem);
@@ -32,21 +32,6 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("fortran", fortran);
     env.add_filter("crystal_lattice", crystal_lattice);
     env
-}
-
-/// POSIX shell single-quoting: `it's` → `'it'\''s'`. Safe for any text.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn shquote(v: minijinja::Value) -> String {
-    shell_quote(&v.to_string())
 }
 
 fn invalid(msg: String) -> Error {
@@ -188,7 +173,26 @@ pub fn variables(template: &str, file: &str, src: &str) -> Result<BTreeSet<Strin
 ///
 /// Fails with [`TemplateError::Syntax`] or [`TemplateError::Render`] (file, line, message).
 pub fn render_text(template: &str, file: &str, src: &str, values: &Values) -> Result<String> {
-    let env = environment();
+    render_with(environment(), template, file, src, values)
+}
+
+/// Renders a shell command (`command`, `setup`, `restart_command`): every `{{ value }}`
+/// is one shell word (see [`crate::shell`]; opt out with `| unquoted`).
+///
+/// Fails like [`render_text`].
+pub fn render_shell(template: &str, file: &str, src: &str, values: &Values) -> Result<String> {
+    let mut env = environment();
+    crate::shell::make_shell(&mut env);
+    render_with(env, template, file, src, values)
+}
+
+fn render_with(
+    env: Environment<'static>,
+    template: &str,
+    file: &str,
+    src: &str,
+    values: &Values,
+) -> Result<String> {
     let tmpl = env
         .template_from_named_str(file, src)
         .map_err(|e| syntax_error(template, file, src, &e))?;
@@ -205,15 +209,6 @@ pub fn render_text(template: &str, file: &str, src: &str, values: &Values) -> Re
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("abc.out"), "abc.out");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
-    }
 
     #[test]
     fn filters() {

@@ -23,10 +23,13 @@ pub struct Manifest {
     pub program: String,
     /// Files to render; each is a Jinja file of the same name in the template directory.
     pub files: Vec<String>,
-    /// Shell command that runs the calculation in the task directory (a Jinja string).
+    /// Shell command that runs the calculation in the task directory (a Jinja string;
+    /// every `{{ value }}` in it is one shell word, `| unquoted` opts out: see
+    /// [`crate::shell`]).
     #[serde(default)]
     pub command: String,
-    /// Shell lines to run before the command, e.g. sourcing `cry23.bashrc` (Jinja strings).
+    /// Shell lines to run before the command, e.g. sourcing `cry23.bashrc` (Jinja strings,
+    /// values quoted like `command`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<String>,
     /// The program output file that the parser reads, relative to the task directory.
@@ -350,7 +353,7 @@ impl Template {
             let src = self.sources.get(f).map(String::as_str).unwrap_or("");
             files.insert(f.clone(), render::render_text(self.name(), f, src, values)?);
         }
-        let command = render::render_text(
+        let command = render::render_shell(
             self.name(),
             "template.toml:command",
             &self.manifest.command,
@@ -361,7 +364,7 @@ impl Template {
         let mut setup = Vec::new();
         for (i, s) in self.manifest.setup.iter().enumerate() {
             let line =
-                render::render_text(self.name(), &format!("template.toml:setup[{i}]"), s, values)?;
+                render::render_shell(self.name(), &format!("template.toml:setup[{i}]"), s, values)?;
             let line = line.trim();
             if !line.is_empty() {
                 setup.push(line.to_string());
@@ -380,7 +383,7 @@ impl Template {
         }
         let restart_command = match &self.manifest.restart_command {
             Some(r) => Some(
-                render::render_text(self.name(), "template.toml:restart_command", r, values)?
+                render::render_shell(self.name(), "template.toml:restart_command", r, values)?
                     .trim()
                     .to_string(),
             ),
