@@ -72,7 +72,7 @@ pub(super) fn resolve(
                 .insert(name.clone());
         }
     }
-    let ctx = Context::new(&upstream, &files);
+    let ctx = Context::new(&upstream, &files, &spec.sweep_point);
     if let Some(w) = &spec.when {
         match ctx.truth(w) {
             Ok(true) => {}

@@ -15,6 +15,14 @@
 //! Everything here is pure: [`scan`] finds references, [`check`] validates
 //! them against the workspace at `init`, and [`Context`] evaluates text and
 //! conditions once the upstream values are known (at launch).
+//!
+//! Upstream values are data that crossed a trust boundary (a person's answer,
+//! a job's `results.json`, parser output). In a command given as a string
+//! (run by `sh -c`) every `{{ … }}` is therefore inserted as one shell word,
+//! quoted by the one quoting function (`matterstack_templates::shell`); write
+//! `{{ … | unquoted }}` to insert shell text on purpose. In an argv command, an
+//! env value or a param the value is inserted as it is (an argv element is one
+//! argument already).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -187,9 +195,21 @@ pub fn task_refs(t: &TaskSpec) -> BTreeSet<Ref> {
 }
 
 /// True when the task needs resolving before it runs (it references
-/// upstream values or has a condition).
+/// upstream values, has a condition, or is a sweep point whose values look
+/// like template text and so are given to the render as data, see
+/// `model::sweep`).
 pub fn needs_resolution(t: &TaskSpec) -> bool {
-    t.when.is_some() || !task_refs(t).is_empty()
+    t.when.is_some()
+        || !task_refs(t).is_empty()
+        || t.sweep_point.values().any(looks_like_template)
+}
+
+/// True when a value, pasted into a text, could be read as a template or a
+/// reference (`{{`, `{%`, `{#` or `tasks`).
+pub fn looks_like_template(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.contains("{{") || s.contains("{%") || s.contains("{#") || s.contains("tasks")
+    })
 }
 
 /// Checks every task's references against the workspace and adds each
@@ -341,15 +361,18 @@ pub struct Upstream {
 /// Upstream values, ready to evaluate a task's texts and condition.
 pub struct Context {
     env: minijinja::Environment<'static>,
+    shell: minijinja::Environment<'static>,
     value: minijinja::Value,
 }
 
 impl Context {
     /// Builds the context from upstream tasks; `files` are the referenced
-    /// file names per task (rendered as their name in the task directory).
+    /// file names per task (rendered as their name in the task directory);
+    /// `point` is a swept task's own values (`{{ key }}`, see `model::sweep`).
     pub fn new(
         upstream: &BTreeMap<String, Upstream>,
         files: &BTreeMap<String, BTreeSet<String>>,
+        point: &BTreeMap<String, Value>,
     ) -> Context {
         let mut tasks = Map::new();
         for (id, u) in upstream {
@@ -373,17 +396,36 @@ impl Context {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        let value = minijinja::Value::from_serialize(serde_json::json!({ "tasks": tasks }));
-        Context { env, value }
+        matterstack_templates::shell::add_filters(&mut env);
+        let mut shell = env.clone();
+        matterstack_templates::shell::make_shell(&mut shell);
+        let mut top: Map<String, Value> = point.clone().into_iter().collect();
+        top.insert("tasks".into(), Value::Object(tasks));
+        let value = minijinja::Value::from_serialize(Value::Object(top));
+        Context { env, shell, value }
     }
 
-    /// Renders a text (left unchanged when it has no `{{`/`{%`).
+    /// Renders a text (left unchanged when it has no `{{`/`{%`); values are
+    /// inserted as they are (argv elements, env values, params).
     pub fn render(&self, text: &str) -> Result<String, String> {
+        Self::render_in(&self.env, &self.value, text)
+    }
+
+    /// Renders a string command: every `{{ … }}` becomes one shell word
+    /// (`| unquoted` opts out).
+    pub fn render_shell(&self, text: &str) -> Result<String, String> {
+        Self::render_in(&self.shell, &self.value, text)
+    }
+
+    fn render_in(
+        env: &minijinja::Environment<'static>,
+        value: &minijinja::Value,
+        text: &str,
+    ) -> Result<String, String> {
         if !text.contains("{{") && !text.contains("{%") {
             return Ok(text.to_string());
         }
-        self.env
-            .render_str(text, &self.value)
+        env.render_str(text, value)
             .map_err(|e| format!("{text:?}: {}", error_chain(&e)))
     }
 
@@ -403,7 +445,7 @@ impl Context {
     pub fn resolve(&self, t: &TaskSpec) -> Result<TaskSpec, String> {
         let mut out = t.clone();
         out.command = match &t.command {
-            Some(Command::Shell(s)) => Some(Command::Shell(self.render(s)?)),
+            Some(Command::Shell(s)) => Some(Command::Shell(self.render_shell(s)?)),
             Some(Command::Argv(v)) => Some(Command::Argv(
                 v.iter().map(|s| self.render(s)).collect::<Result<_, _>>()?,
             )),
@@ -534,7 +576,7 @@ mod tests {
             "opt".to_string(),
             BTreeSet::from(["out/fort.34".to_string()]),
         );
-        let ctx = Context::new(&up, &files);
+        let ctx = Context::new(&up, &files, &BTreeMap::new());
         let t = task(
             "id = \"scf\"\ntemplate = \"x\"\nparams = { e = \"{{ tasks.opt.results.final_energy }}\", s = \"E={{ tasks.opt.results.final_energy }}\" }",
         );
@@ -552,5 +594,38 @@ mod tests {
         assert!(!ctx.truth("tasks.opt.results.final_energy > 0").unwrap());
         let e = ctx.render("{{ tasks.opt.results.missing }}").unwrap_err();
         assert!(e.contains("missing") || e.contains("undefined"), "{e}");
+    }
+
+    #[test]
+    fn f3_an_upstream_value_is_one_shell_word_in_a_string_command_and_as_is_in_argv() {
+        let mut up = BTreeMap::new();
+        up.insert(
+            "ask".to_string(),
+            Upstream {
+                status: "COMPLETED".into(),
+                exit_code: Some(0),
+                results: serde_json::json!({"s": "s1 $(touch pwned) `id`; it's", "n": 3}),
+                points: None,
+            },
+        );
+        let ctx = Context::new(&up, &BTreeMap::new(), &BTreeMap::new());
+        let shell = task("id = \"t\"\ncommand = \"prog {{ tasks.ask.results.s }} -n {{ tasks.ask.results.n }} {{ tasks.ask.results.s | unquoted }}\"");
+        let r = ctx.resolve(&shell).unwrap();
+        assert_eq!(
+            r.command,
+            Some(Command::Shell(
+                "prog 's1 $(touch pwned) `id`; it'\\''s' -n 3 s1 $(touch pwned) `id`; it's".into()
+            ))
+        );
+        let argv = task("id = \"t\"\ncommand = [\"prog\", \"{{ tasks.ask.results.s }}\"]\nenv = { V = \"{{ tasks.ask.results.s }}\" }");
+        let r = ctx.resolve(&argv).unwrap();
+        assert_eq!(
+            r.command,
+            Some(Command::Argv(vec![
+                "prog".into(),
+                "s1 $(touch pwned) `id`; it's".into()
+            ]))
+        );
+        assert_eq!(r.env["V"], "s1 $(touch pwned) `id`; it's");
     }
 }

@@ -16,7 +16,13 @@
 //! partition, qos, account, gres, constraint, instructions, string params —
 //! `{{ key }}` (spaces optional) becomes the value; any other `{{ … }}` is
 //! left as it is. In a string command a value that is not a plain word is
-//! inserted shell-quoted, so write `{{ key }}` unquoted there. A param whose
+//! inserted shell-quoted, so write `{{ key }}` unquoted there. A task that
+//! also refers to upstream values (`{{ tasks.… }}`, or has `when`), or whose
+//! point has a value holding `{{`, `{%`, `{#` or `tasks`, keeps
+//! `{{ key }}` in its command, env values and params: they are rendered at
+//! launch with the point's values as data (so a value holding `{{`, `{%` or
+//! `tasks.` is never read as a template or a reference) and quoted there like
+//! every value in a string command (`model::refs`). A param whose
 //! whole value is `"{{ key }}"` takes the typed value; for a template task a
 //! key used in no placeholder becomes a param of the same name. Every point
 //! gets `MS_SWEEP_<KEY>` (upper case) in its environment unless `env` sets it.
@@ -371,15 +377,24 @@ fn make_point(
     p.sweep_point = point.iter().cloned().collect();
     p.id = point_id(&t.id, point, taken);
     let mut used: HashSet<String> = HashSet::new();
+    // Texts the engine renders again at launch take the values there, as data.
+    let deferred = super::refs::needs_resolution(t)
+        || point.iter().any(|(_, v)| super::refs::looks_like_template(v));
     let mut sub = |s: &str, shell: bool| substitute(s, point, shell, &mut used);
     let command = |c: &Command, sub: &mut dyn FnMut(&str, bool) -> String| match c {
         Command::Shell(s) => Command::Shell(sub(s, true)),
         Command::Argv(v) => Command::Argv(v.iter().map(|a| sub(a, false)).collect()),
     };
-    p.command = t.command.as_ref().map(|c| command(c, &mut sub));
+    let substituted = t.command.as_ref().map(|c| command(c, &mut sub));
+    if !deferred {
+        p.command = substituted;
+    }
     p.restart_command = t.restart_command.as_ref().map(|c| command(c, &mut sub));
     for v in p.env.values_mut() {
-        *v = sub(v, false);
+        let s = sub(v, false);
+        if !deferred {
+            *v = s;
+        }
     }
     for field in [
         &mut p.walltime,
@@ -401,7 +416,10 @@ fn make_point(
         *f = sub(f, false);
     }
     for v in p.params.values_mut() {
-        *v = typed(v, point, &mut used);
+        let x = typed(v, point, &mut used);
+        if !deferred {
+            *v = x;
+        }
     }
     if t.template.is_some() {
         for (k, v) in point.iter().filter(|(k, _)| !used.contains(k)) {
@@ -417,7 +435,13 @@ fn make_point(
     for (k, v) in point {
         p.env
             .entry(format!("MS_SWEEP_{}", k.to_ascii_uppercase()))
-            .or_insert_with(|| value_text(v));
+            .or_insert_with(|| {
+                if deferred {
+                    format!("{{{{ {k} }}}}")
+                } else {
+                    value_text(v)
+                }
+            });
     }
     Ok(p)
 }

@@ -107,10 +107,51 @@ fn other_expressions_are_left_for_later() {
         "#,
     )
     .unwrap();
+    // The command refers to an upstream value, so it is rendered at launch and
+    // takes the point's values there (as data), not as text now.
     assert_eq!(
         task(&spec, "s.x-7").command,
         Some(Command::Shell(
-            "calc 7 {{ tasks.opt.exit_code }} {{ y }} {{ x | int }} {{".into()
+            "calc {{ x }} {{ tasks.opt.exit_code }} {{ y }} {{ x | int }} {{".into()
+        ))
+    );
+    assert_eq!(task(&spec, "s.x-7").sweep_point["x"], serde_json::json!(7));
+}
+
+#[test]
+fn f3_a_sweep_value_that_looks_like_a_reference_is_data_not_a_template() {
+    let spec = parse(
+        r#"
+        [[tasks]]
+        id = "opt"
+        command = "true"
+        [[tasks]]
+        id = "other"
+        command = "true"
+        [[tasks]]
+        id = "s"
+        command = "prog {{ x }} {{ tasks.opt.exit_code }}"
+        sweep = { x = ["{{ tasks.other.status }} $(touch pwned)"] }
+        "#,
+    )
+    .unwrap();
+    let t = spec.tasks.iter().find(|t| t.sweep_of.is_some()).unwrap();
+    // The value named no task: only the command's own reference is a dependency.
+    assert_eq!(t.depends_on, vec!["opt".to_string()]);
+    let mut up = std::collections::BTreeMap::new();
+    up.insert(
+        "opt".to_string(),
+        crate::model::refs::Upstream {
+            status: "COMPLETED".into(),
+            exit_code: Some(0),
+            ..Default::default()
+        },
+    );
+    let ctx = crate::model::refs::Context::new(&up, &Default::default(), &t.sweep_point);
+    assert_eq!(
+        ctx.resolve(t).unwrap().command,
+        Some(Command::Shell(
+            "prog '{{ tasks.other.status }} $(touch pwned)' 0".into()
         ))
     );
 }
