@@ -58,9 +58,9 @@ impl Run {
             .canonicalize()
             .map_err(|e| Error::io("resolve", dir, e))?;
         let mut store = Store::open(&dir.join(STATE_FILE))?;
-        let (run_id, workspace) = store.read(|tx| {
+        let (run_id, run_uid, workspace) = store.read(|tx| {
             let r = tx.run()?;
-            Ok((r.id, PathBuf::from(r.workspace)))
+            Ok((r.id, tx.run_uid()?, PathBuf::from(r.workspace)))
         })?;
         let clusters = clusters::read_file(&dir.join(clusters::CLUSTERS_FILE))?;
         let mut job_templates = std::collections::BTreeMap::new();
@@ -69,7 +69,7 @@ impl Run {
                 job_templates.insert(name.clone(), templates::find(t, Some(&workspace))?);
             }
         }
-        let ops = Operators::new(&run_id, clusters, job_templates);
+        let ops = Operators::new(&run_id, clusters, job_templates).with_run_uid(run_uid);
         Ok(Run { dir, store, ops })
     }
 

@@ -3,6 +3,8 @@
 pub mod cluster;
 pub mod dag;
 pub mod ids;
+pub mod layout;
+pub mod record;
 pub mod refs;
 pub mod resources;
 pub mod response;

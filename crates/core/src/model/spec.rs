@@ -307,7 +307,7 @@ impl WorkspaceSpec {
     }
 }
 
-fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) {
+pub(crate) fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Vec<String>) {
     let id = &t.id;
     match (&t.command, &t.template) {
         (Some(Command::Shell(s)), None) if s.trim().is_empty() => problems.push(format!(

@@ -148,6 +148,7 @@ pub trait Operator {
 /// kept for the life of the registry (one `step`, or a whole `run`).
 pub struct Operators {
     run_id: String,
+    run_uid: Option<String>,
     clusters: BTreeMap<String, ClusterProfile>,
     job_templates: BTreeMap<String, matterstack_templates::Template>,
     cache: RefCell<HashMap<String, Rc<dyn Operator>>>,
@@ -163,10 +164,18 @@ impl Operators {
     ) -> Operators {
         Operators {
             run_id: run_id.to_string(),
+            run_uid: None,
             clusters,
             job_templates,
             cache: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The run's identity, which names its remote directories
+    /// (`model::layout`); none for a run made before identities.
+    pub fn with_run_uid(mut self, uid: Option<String>) -> Operators {
+        self.run_uid = uid;
+        self
     }
 
     /// The key of the operator that runs `task`.
@@ -197,7 +206,8 @@ impl Operators {
                     cluster,
                     profile.clone(),
                     self.job_templates.get(cluster).cloned(),
-                );
+                )
+                .with_run_uid(self.run_uid.as_deref());
                 Rc::new(match kind {
                     "ssh" => op.direct(),
                     "pbs" => op.pbs(match profile.pbs_flavor.as_deref() {

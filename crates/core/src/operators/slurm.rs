@@ -9,6 +9,11 @@
 //! <scratch_root>/<run>/<task>/<n>/   where the job runs; inputs uploaded here
 //! ```
 //!
+//! `<run>` is `<run-id>-<uid>`, the run's identity included
+//! (`model::layout`), or the bare run id for a run made before identities.
+//! A directory whose `job_info.json` carries another attempt's token is
+//! never written into or removed (`ownership`).
+//!
 //! `job_info.json` is written at submission and updated on every status
 //! change — by the job itself (RUNNING, COMPLETED/FAILED) and by matterstack
 //! (CANCELLED, TIMEOUT…) — so `matterstack sync` can rebuild a lost store.
@@ -18,6 +23,7 @@
 //! read in the same remote command; a marker wins over the scheduler.
 
 mod array;
+mod ownership;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
@@ -90,11 +96,18 @@ pub struct JobInfo {
     pub outputs: Vec<String>,
     /// The full task spec (for `sync`).
     pub spec: TaskSpec,
+    /// The run's identity (`model::layout`); absent in records of runs made
+    /// before identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_uid: Option<String>,
 }
 
 /// Runs attempts as SLURM jobs on one cluster.
 pub struct SlurmOperator {
     run_id: String,
+    run_uid: Option<String>,
+    /// The run's directory under the roots (`model::layout::remote_run_dir`).
+    remote_run: String,
     cluster: String,
     profile: ClusterProfile,
     transport: Box<dyn Transport>,
@@ -149,6 +162,8 @@ struct Prepared {
     s: String,
     /// Shell lines creating the directories and writing job.sh and job_info.json.
     write: String,
+    /// The attempt's token (whose directories these are).
+    token: String,
 }
 
 impl SlurmOperator {
@@ -162,6 +177,8 @@ impl SlurmOperator {
         let limiter = Limiter::new(&profile.limits);
         SlurmOperator {
             run_id: run_id.to_string(),
+            run_uid: None,
+            remote_run: run_id.to_string(),
             cluster: cluster.to_string(),
             transport: transport_for(&profile),
             profile,
@@ -171,6 +188,14 @@ impl SlurmOperator {
             direct: false,
             pbs: None,
         }
+    }
+
+    /// The run's identity, which names its remote directories (none: a run
+    /// made before identities keeps `<root>/<run-id>/`).
+    pub fn with_run_uid(mut self, uid: Option<&str>) -> SlurmOperator {
+        self.run_uid = uid.map(str::to_string);
+        self.remote_run = crate::model::layout::remote_run_dir(&self.run_id, uid);
+        self
     }
 
     /// The `pbs` operator: PBS Pro (or Torque) instead of SLURM.
@@ -226,8 +251,8 @@ impl SlurmOperator {
     pub fn dirs(&self, task_id: &str, n: u32) -> Result<(String, String)> {
         let (p, s) = self.roots()?;
         Ok((
-            format!("{p}/{}/{task_id}/{n}", self.run_id),
-            format!("{s}/{}/{task_id}/{n}", self.run_id),
+            format!("{p}/{}/{task_id}/{n}", self.remote_run),
+            format!("{s}/{}/{task_id}/{n}", self.remote_run),
         ))
     }
 
@@ -269,6 +294,7 @@ impl SlurmOperator {
             inputs,
             outputs: task.outputs.clone(),
             spec: task.clone(),
+            run_uid: self.run_uid.clone(),
         }
     }
 
@@ -325,9 +351,10 @@ impl SlurmOperator {
         // Killed by the scheduler (scancel, walltime): SIGTERM reaches the
         // command and this shell; the trap runs once the command has ended,
         // keeps what it wrote (checkpoints) and leaves no exit marker, so
-        // the scheduler's TIMEOUT/CANCELLED stands.
+        // the scheduler's TIMEOUT/CANCELLED stands. The paths are quoted
+        // once, in `ms_keep`; the trap's action is a constant.
         let command = format!(
-            "trap 'mkdir -p {work} && cp -a {scratch} {work}/; exit 143' TERM\n{cmd}\nms_rc=$?\nmkdir -p {work} && cp -a {scratch} {work}/\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
+            "ms_keep() {{ mkdir -p {work} && cp -a {scratch} {work}/; }}\ntrap 'ms_keep; exit 143' TERM\n{cmd}\nms_rc=$?\nms_keep\nif [ \"$ms_rc\" -eq 0 ]; then ms_st=COMPLETED; else ms_st=FAILED; fi\nsed -i -e \"s/^  \\\"status\\\": .*/  \\\"status\\\": \\\"$ms_st\\\",/\" -e \"s/^  \\\"ended_at\\\": .*/  \\\"ended_at\\\": $(date +%s)000,/\" -e \"s/^  \\\"exit_code\\\": .*/  \\\"exit_code\\\": $ms_rc,/\" {info}\n(exit \"$ms_rc\")",
             work = quote(&format!("{p}/work")),
             scratch = quote(&format!("{s}/.")),
         );
@@ -408,14 +435,20 @@ impl SlurmOperator {
             serde_json::to_string_pretty(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
         let eof = format!("MS_EOF_{}", a.token);
         let write = format!(
-            "mkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}",
+            "{guard}\nmkdir -p {pq} {sq}\ncat > {job} <<'{eof}'\n{script}\n{eof}\ncat > {info}.tmp <<'{eof}'\n{json}\n{eof}\nmv -f {info}.tmp {info}",
             pq = quote(&p),
             sq = quote(&s),
             job = quote(&format!("{p}/job.sh")),
             info = quote(&format!("{p}/job_info.json")),
             script = script.trim_end_matches('\n'),
+            guard = ownership::guard(&p, a.token),
         );
-        Ok(Prepared { p, s, write })
+        Ok(Prepared {
+            p,
+            s,
+            write,
+            token: a.token.to_string(),
+        })
     }
 
     /// Renders the cluster's own job-script template. The task's command is
@@ -534,7 +567,7 @@ impl SlurmOperator {
         let Some(first) = finished.first() else {
             return Ok(());
         };
-        let run_root = format!("{}/{}", self.roots()?.0, self.run_id);
+        let run_root = format!("{}/{}", self.roots()?.0, self.remote_run);
         let mut files = Vec::new();
         for a in finished {
             let rel = format!("{}/{}", a.task_id, a.n);
@@ -601,15 +634,17 @@ impl SlurmOperator {
         let _ = self.transport.exec("job-info", &script.join("\n"), None);
     }
 
-    /// Reads every `job_info.json` under this cluster's project root (all runs).
+    /// Reads every `job_info.json` under this cluster's project root (all
+    /// runs), each with where it lies; a record that does not parse is
+    /// returned as its parse error (for `sync` to report), not dropped.
     ///
-    /// Fails when the cluster cannot be reached; skips unreadable records.
-    pub fn discover(&self) -> Result<Vec<JobInfo>> {
+    /// Fails when the cluster cannot be reached.
+    pub fn discover(&self) -> Result<Vec<JobRecord>> {
         let (p, _) = self.roots()?;
         let out = self.transport.exec(
             "sync",
             &format!(
-                "for f in {}/*/*/*/job_info.json; do [ -f \"$f\" ] && {{ cat \"$f\"; printf '\\n\\036\\n'; }}; done; true",
+                "cd {} 2>/dev/null || exit 0; for f in */*/*/job_info.json; do [ -f \"$f\" ] && {{ printf '%s\\n' \"$f\"; cat \"$f\"; printf '\\n\\036\\n'; }}; done; true",
                 quote(p)
             ),
             None,
@@ -617,9 +652,24 @@ impl SlurmOperator {
         Ok(out
             .stdout
             .split('\u{1e}')
-            .filter_map(|chunk| serde_json::from_str::<JobInfo>(chunk.trim()).ok())
+            .filter_map(|chunk| {
+                let chunk = chunk.trim_start_matches('\n');
+                let (path, text) = chunk.split_once('\n')?;
+                let path = path.strip_suffix("/job_info.json")?.to_string();
+                let info = serde_json::from_str::<JobInfo>(text.trim()).map_err(|e| e.to_string());
+                Some(JobRecord { path, info })
+            })
             .collect())
     }
+}
+
+/// One `job_info.json` read back from a cluster.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// Its job directory, relative to the project root: `<run>/<task>/<n>`.
+    pub path: String,
+    /// The record, or why it does not parse.
+    pub info: std::result::Result<JobInfo, String>,
 }
 
 /// The (array token, index) an array element's `array` file names.
@@ -672,7 +722,7 @@ impl Operator for SlurmOperator {
 
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
         let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
-        let Prepared { p, s, write } = self.prepare(a, task, &name)?;
+        let Prepared { p, s, write, .. } = self.prepare(a, task, &name)?;
         // Directories, job script, job_info.json and sbatch: one remote command.
         let submit = format!(
             "set -e\n{write}\nrm -f {array}\ncd {pq}\nset +e\n{start}",
@@ -699,6 +749,9 @@ impl Operator for SlurmOperator {
             _ => "sbatch",
         };
         let out = self.scheduler(label, &submit)?;
+        if let Some(why) = ownership::refused(&out) {
+            return Err(Error::Scheduler(why));
+        }
         if self.pbs.is_some() {
             if out.ok() {
                 let id = parse_qsub(&out.stdout).map_err(|e| {
@@ -709,11 +762,9 @@ impl Operator for SlurmOperator {
                     child: None,
                 });
             }
-            let _ = self.transport.exec(
-                "cleanup",
-                &format!("rm -rf {} {}", quote(&p), quote(&s)),
-                None,
-            );
+            let _ = self
+                .transport
+                .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
             return Err(Error::Scheduler(format!(
                 "PBS refused task \"{}\" on cluster \"{}\": {}",
                 a.task_id,
@@ -729,11 +780,9 @@ impl Operator for SlurmOperator {
                     child: None,
                 });
             }
-            let _ = self.transport.exec(
-                "cleanup",
-                &format!("rm -rf {} {}", quote(&p), quote(&s)),
-                None,
-            );
+            let _ = self
+                .transport
+                .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
             return Err(Error::Scheduler(format!(
                 "could not start task \"{}\" on \"{}\": {}",
                 a.task_id,
@@ -760,11 +809,9 @@ impl Operator for SlurmOperator {
             .into());
         }
         // Refused: leave nothing half-submitted behind.
-        let _ = self.transport.exec(
-            "cleanup",
-            &format!("rm -rf {} {}", quote(&p), quote(&s)),
-            None,
-        );
+        let _ = self
+            .transport
+            .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
         Err(Error::Scheduler(format!(
             "SLURM refused task \"{}\" on cluster \"{}\": {}",
             a.task_id,

@@ -146,6 +146,9 @@ impl Store {
                 ],
             )?;
             tx.insert_tasks(tasks)?;
+            // Every new run gets its own identity (see `model::layout`).
+            let uid = uuid::Uuid::new_v4().simple().to_string();
+            tx.set_run_uid(Some(&uid[..crate::model::layout::RUN_UID_LEN]))?;
             Ok(())
         })?;
         Ok(store)
@@ -285,6 +288,18 @@ impl Tx<'_> {
                 })
             },
         )?)
+    }
+
+    /// The run's identity (none for a run made before identities existed).
+    pub fn run_uid(&self) -> R<Option<String>> {
+        Ok(self.query_row("SELECT uid FROM run", [], |r| r.get(0))?)
+    }
+
+    /// Sets the run's identity (`sync` gives a rebuilt run the one its jobs
+    /// on the cluster carry).
+    pub fn set_run_uid(&self, uid: Option<&str>) -> R<()> {
+        self.execute("UPDATE run SET uid = ?1", params![uid])?;
+        Ok(())
     }
 
     /// The workspace spec the run was made from (its `matterstack.toml` text).

@@ -108,6 +108,11 @@ const V7: &str = "CREATE INDEX tasks_by_status_operator ON tasks(status, operato
 /// (runs made before planners existed have none).
 const V8: &str = "ALTER TABLE run ADD COLUMN has_planner INTEGER NOT NULL DEFAULT 0;";
 
+/// The run's identity (`model::layout`): its remote job directories are
+/// `<root>/<run-id>-<uid>/…`. Runs made before it have none (NULL) and keep
+/// their old layout `<root>/<run-id>/…`.
+const V9: &str = "ALTER TABLE run ADD COLUMN uid TEXT;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -119,6 +124,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V6),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 

@@ -118,12 +118,28 @@ fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
     })
 }
 
-pub fn sync(cluster: &str, into: Option<&Path>, json: bool) -> Result<ExitCode> {
+pub fn sync(
+    cluster: &str,
+    into: Option<&Path>,
+    uid: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
     let all = clusters::load(Some(Path::new(".")))?;
     let profile = clusters::get(&all, cluster)?;
     if let Some(dir) = into {
-        let n = sync::rebuild(cluster, &profile, dir)?;
-        println!("rebuilt {n} attempts from cluster {cluster}");
+        let done = sync::rebuild(cluster, &profile, dir, uid)?;
+        for line in &done.skipped {
+            eprintln!("skipped: {line}");
+        }
+        println!(
+            "rebuilt {} attempts from cluster {cluster}{}",
+            done.attempts,
+            if done.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} record problems, see above)", done.skipped.len())
+            }
+        );
         println!("{}", dir.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -132,13 +148,14 @@ pub fn sync(cluster: &str, into: Option<&Path>, json: bool) -> Result<ExitCode> 
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else {
         println!(
-            "{:<24} {:<20} {:>7}  {:<10} JOB",
-            "RUN", "TASK", "ATTEMPT", "STATUS"
+            "{:<24} {:<12} {:<20} {:>7}  {:<10} JOB",
+            "RUN", "UID", "TASK", "ATTEMPT", "STATUS"
         );
         for j in &found {
             println!(
-                "{:<24} {:<20} {:>7}  {:<10} {}",
+                "{:<24} {:<12} {:<20} {:>7}  {:<10} {}",
                 j.run,
+                j.uid.as_deref().unwrap_or("-"),
                 j.task,
                 j.attempt,
                 j.status,

@@ -154,8 +154,9 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Sync {
             cluster,
             into,
+            uid,
             json,
-        } => super::cluster::sync(&cluster, into.as_deref(), json),
+        } => super::cluster::sync(&cluster, into.as_deref(), uid.as_deref(), json),
         Cmd::Logs {
             run,
             task,

@@ -165,6 +165,10 @@ enum Cmd {
         /// Rebuild this run directory (its name is the run id; it must not exist).
         #[arg(long, value_name = "RUN")]
         into: Option<PathBuf>,
+        /// With --into: which run of that id (the UID column of the listing),
+        /// when the cluster holds several from different workspaces.
+        #[arg(long, value_name = "UID", requires = "into")]
+        uid: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

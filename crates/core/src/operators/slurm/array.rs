@@ -169,7 +169,7 @@ impl SlurmOperator {
         ready: &[(usize, Prepared)],
     ) -> Result<String> {
         let (project, _) = self.roots()?;
-        let dir = format!("{project}/{}/.arrays/{token}", self.run_id);
+        let dir = format!("{project}/{}/.arrays/{token}", self.remote_run);
         let size = u32::try_from(ready.len()).unwrap_or(u32::MAX);
         let parallel = self.profile.limits.array_parallel;
         let spec = matterstack_schedulers::script::JobSpec {
@@ -207,6 +207,9 @@ impl SlurmOperator {
             .exec("stage-array", "/bin/sh -s", Some(stage.as_bytes()))?;
         if !staged.ok() {
             self.remove(ready, &dir);
+            if let Some(why) = super::ownership::refused(&staged) {
+                return Err(Error::Scheduler(format!("sweep \"{sweep}\": {why}")));
+            }
             return Err(Error::Scheduler(format!(
                 "could not write the job files of sweep \"{sweep}\" on cluster \"{}\": {}",
                 self.cluster,
@@ -242,16 +245,16 @@ impl SlurmOperator {
         )))
     }
 
-    /// Removes the elements' directories and the array's own.
+    /// Removes the array's directory and the elements' own (not one that
+    /// belongs to another attempt).
     fn remove(&self, ready: &[(usize, Prepared)], dir: &str) {
-        let mut paths = vec![quote(dir)];
+        let mut script = vec![format!("rm -rf {}", quote(dir))];
         for (_, p) in ready {
-            paths.push(quote(&p.p));
-            paths.push(quote(&p.s));
+            script.push(super::ownership::remove(&p.p, &p.s, &p.token));
         }
         let _ = self
             .transport
-            .exec("cleanup", &format!("rm -rf {}", paths.join(" ")), None);
+            .exec("cleanup", &script.join("\n"), None);
     }
 }
 
