@@ -31,8 +31,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use matterstack_schedulers::pbs::{
-    decide as pbs_decide, parse_qstat_json, parse_qstat_text, parse_qsub, qstat_json_command,
-    qstat_text_command, PbsFlavor,
+    decide as pbs_decide, parse_qsub, qstat_jobs, qstat_json_command, qstat_text_command,
+    PbsFlavor,
 };
 use matterstack_schedulers::phase::combine;
 use matterstack_schedulers::politeness::TokenBucket;
@@ -1031,19 +1031,29 @@ impl SlurmOperator {
             PbsFlavor::Pro => qstat_json_command(&ids),
             PbsFlavor::Torque => qstat_text_command(&ids),
         };
+        // qstat's stdout, then its exit status and its own stderr (kept apart
+        // from stdout, which may be JSON), then the markers.
         let script = format!(
-            "{} 2>/dev/null; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
+            "{{ ms_qerr=$({} 2>&1 >&3); ms_qrc=$?; }} 3>&1\necho \"{SEP} $ms_qrc\"; printf '%s\\n' \"$ms_qerr\"; echo {SEP}\nfor d in {}; do e=; s=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; printf '%s|%s\\n' \"$e\" \"$s\"; done",
             quote_all(&qstat),
             quote_all(dirs)
         );
         self.limiter.borrow_mut().take();
         let out = self.transport.exec("qstat", &script, None)?;
         let (queue, rest) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
-        let markers = rest.trim_start().split_once('\n').map_or("", |(_, m)| m);
-        let jobs = match flavor {
-            PbsFlavor::Pro => parse_qstat_json(queue).map(|p| p.rows).unwrap_or_default(),
-            PbsFlavor::Torque => parse_qstat_text(queue).rows,
-        };
+        let (head, markers) = rest.split_once(SEP).unwrap_or((rest, ""));
+        let markers = markers.strip_prefix('\n').unwrap_or(markers);
+        let (status, qstat_err) = head.trim_start().split_once('\n').unwrap_or((head, ""));
+        // A qstat that did not answer says nothing about the jobs: transient,
+        // never "every job vanished" (same rule as squeue).
+        let jobs = qstat_jobs(flavor, status.trim().parse().unwrap_or(-1), queue, qstat_err)
+            .map_err(|detail| {
+                Error::Transport(TransportError::Transient {
+                    host: self.transport.describe(),
+                    label: "qstat".into(),
+                    detail,
+                })
+            })?;
         let marker_lines: Vec<&str> = markers.lines().collect();
         let mut seen = Vec::new();
         for (i, a) in attempts.iter().enumerate() {
@@ -1334,7 +1344,7 @@ mod pbs_tests {
 
     fn poll_one(external: Option<&str>, token: &str, markers: &str) -> Observation {
         let dir = tempfile::tempdir().unwrap();
-        let answer = format!("{QSTAT}\n{SEP} 0\n{markers}\n");
+        let answer = format!("{QSTAT}\n{SEP} 0\n\n{SEP}\n{markers}\n");
         let (op, _) = operator(&[("resolve-roots", "/p\n/s\n"), ("qstat", &answer)]);
         let a = AttemptRef {
             run_dir: dir.path(),
@@ -1381,5 +1391,28 @@ mod pbs_tests {
         );
         // Unknown to qstat and no marker: never started.
         assert_eq!(poll_one(None, "zzzz", "|"), Observation::NotStarted);
+    }
+
+    #[test]
+    fn f9_a_failed_qstat_leaves_every_job_unknown_not_vanished() {
+        let dir = tempfile::tempdir().unwrap();
+        let answer = format!(
+            "{SEP} 2\nqstat: cannot connect to server pbs01 (errno=111)\n{SEP}\n|\n"
+        );
+        let (op, _) = operator(&[("resolve-roots", "/p\n/s\n"), ("qstat", &answer)]);
+        let a = AttemptRef {
+            run_dir: dir.path(),
+            task_id: "opt",
+            n: 1,
+            token: "a1b2",
+            external_id: Some("4101.pbs01"),
+            outputs: &[],
+        };
+        match op.poll(std::slice::from_ref(&a)).remove(0) {
+            Observation::Unknown { reason } => {
+                assert!(reason.contains("cannot connect to server"), "{reason}")
+            }
+            other => panic!("a failed qstat must not decide anything: {other:?}"),
+        }
     }
 }

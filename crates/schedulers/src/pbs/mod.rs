@@ -12,6 +12,7 @@
 
 mod exit;
 mod qstat_json;
+mod query;
 mod qstat_text;
 mod qsub;
 mod state;
@@ -20,6 +21,7 @@ pub use exit::{exit_phase, job_exec_name};
 pub use qstat_json::{parse_qstat_json, qstat_json_command};
 pub use qstat_text::{parse_qstat_text, qstat_text_command};
 pub use qsub::parse_qsub;
+pub use query::{qstat_failure, qstat_jobs};
 pub use state::PbsState;
 
 use std::collections::BTreeMap;
