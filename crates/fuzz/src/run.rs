@@ -43,6 +43,8 @@ pub struct Stats {
     pub seed: u64,
     /// The seeds the target started from.
     pub seeds: usize,
+    /// How many of them ran unmutated before the budget ran out.
+    pub seeds_run: u64,
 }
 
 type Input = Arc<Vec<u8>>;
@@ -50,6 +52,7 @@ type Input = Arc<Vec<u8>>;
 struct Watch {
     current: Mutex<Option<(Instant, Input)>>,
     executions: AtomicU64,
+    seeds_run: AtomicU64,
 }
 
 enum Found {
@@ -141,6 +144,7 @@ impl Target {
         let watch = Arc::new(Watch {
             current: Mutex::new(None),
             executions: AtomicU64::new(0),
+            seeds_run: AtomicU64::new(0),
         });
         let start = Instant::now();
         let (seeds, max_len, name) = (self.seeds, self.max_len, self.name.clone());
@@ -181,6 +185,7 @@ impl Target {
         }
         let result = worker.join().expect("the fuzz worker catches every panic");
         let executions = watch.executions.load(Ordering::Relaxed);
+        let seeds_run = watch.seeds_run.load(Ordering::Relaxed);
         let seconds = start.elapsed().as_secs_f64();
         if let Err(Found::Panic {
             location,
@@ -202,7 +207,7 @@ impl Target {
         }
         let _ = writeln!(
             std::io::stderr(),
-            "fuzz {}: {executions} executions in {seconds:.1} s, 0 panics (seed {seed}, {n_seeds} seeds)",
+            "fuzz {}: {executions} executions in {seconds:.1} s, 0 panics (seed {seed}; {seeds_run} of {n_seeds} seeds run as they are)",
             self.name
         );
         Stats {
@@ -211,6 +216,7 @@ impl Target {
             seconds,
             seed,
             seeds: n_seeds,
+            seeds_run,
         }
     }
 }
@@ -223,21 +229,24 @@ fn fuzz_loop(
     max_len: usize,
     deadline: Instant,
 ) -> Result<(), Found> {
-    // Every seed as it is first: a real input must parse without a panic too.
-    let mut queue: Vec<Vec<u8>> = seeds.to_vec();
-    queue.reverse();
+    // Every seed as it is, interleaved with mutated inputs so that a target with many
+    // seeds still spends half its budget on mutations.
+    let mut next_seed = 0;
+    let mut turn = 0u64;
     loop {
-        let input = match queue.pop() {
-            Some(s) => s,
-            None => {
-                if Instant::now() >= deadline {
-                    return Ok(());
-                }
-                let base = rng.below(seeds.len());
-                let mut b = window(rng, &seeds[base], max_len);
-                mutate(rng, &mut b, seeds, max_len);
-                b
-            }
+        turn += 1;
+        if Instant::now() >= deadline {
+            w.seeds_run.store(next_seed as u64, Ordering::Relaxed);
+            return Ok(());
+        }
+        let input = if next_seed < seeds.len() && turn % 2 == 1 {
+            next_seed += 1;
+            seeds[next_seed - 1].clone()
+        } else {
+            let base = rng.below(seeds.len());
+            let mut b = window(rng, &seeds[base], max_len);
+            mutate(rng, &mut b, seeds, max_len);
+            b
         };
         if let Some((location, message)) = exec(f, w, &input) {
             let original_len = input.len();
