@@ -45,16 +45,7 @@ const NUMBERS: &[&str] = &[
 
 /// Characters of more than one byte, put where a parser might slice by byte offset.
 const MULTIBYTE: &[&str] = &[
-    "é",
-    "€",
-    "𝄞",
-    "\u{feff}",
-    "\u{a0}",
-    "\u{2028}",
-    "\u{301}",
-    "Å",
-    "−",
-    "\u{fffd}",
+    "é", "€", "𝄞", "\u{feff}", "\u{a0}", "\u{2028}", "\u{301}", "Å", "−", "\u{fffd}",
 ];
 
 /// Applies 1 to 6 random mutations to `input`, drawing splice material from `others`.
@@ -102,7 +93,9 @@ fn flip_bit(rng: &mut Rng, b: &mut [u8]) {
 fn set_byte(rng: &mut Rng, b: &mut [u8]) {
     if !b.is_empty() {
         let i = rng.below(b.len());
-        b[i] = *rng.pick(&[0u8, 0xff, 0x80, 0xc3, b'\n', b'"', b'0', b'9', b'-', b' ', 0x7f]);
+        b[i] = *rng.pick(&[
+            0u8, 0xff, 0x80, 0xc3, b'\n', b'"', b'0', b'9', b'-', b' ', 0x7f,
+        ]);
     }
 }
 
@@ -227,7 +220,11 @@ fn insert_line_from(rng: &mut Rng, b: &mut Vec<u8>, others: &[Vec<u8>]) {
         line.push(b'\n');
     }
     let here = lines(b);
-    let at = if here.is_empty() { 0 } else { rng.pick(&here).0 };
+    let at = if here.is_empty() {
+        0
+    } else {
+        rng.pick(&here).0
+    };
     b.splice(at..at, line);
 }
 
@@ -276,7 +273,11 @@ fn replace_number(rng: &mut Rng, b: &mut Vec<u8>) {
         s -= 1;
     }
     let mut e = s + 1;
-    while e < b.len() && matches!(b[e], b'0'..=b'9' | b'.' | b'e' | b'E' | b'd' | b'D' | b'+' | b'-')
+    while e < b.len()
+        && matches!(
+            b[e],
+            b'0'..=b'9' | b'.' | b'e' | b'E' | b'd' | b'D' | b'+' | b'-'
+        )
     {
         e += 1;
     }

@@ -166,7 +166,10 @@ impl Target {
             let hung = watch
                 .current
                 .lock()
-                .map(|c| c.as_ref().and_then(|(t, i)| (t.elapsed() > self.hang).then(|| i.clone())))
+                .map(|c| {
+                    c.as_ref()
+                        .and_then(|(t, i)| (t.elapsed() > self.hang).then(|| i.clone()))
+                })
                 .unwrap_or(None);
             if let Some(input) = hung {
                 let path = write_input(&self.name, seed, &input);
@@ -262,11 +265,7 @@ fn fuzz_loop(
 }
 
 /// Runs one input; the panic's location and message when it panics.
-fn exec(
-    f: &(dyn Fn(&[u8]) + Send + Sync),
-    w: &Watch,
-    input: &[u8],
-) -> Option<(String, String)> {
+fn exec(f: &(dyn Fn(&[u8]) + Send + Sync), w: &Watch, input: &[u8]) -> Option<(String, String)> {
     let shared: Input = Arc::new(input.to_vec());
     if let Ok(mut c) = w.current.lock() {
         *c = Some((Instant::now(), shared.clone()));
@@ -384,11 +383,9 @@ mod tests {
 
     #[test]
     fn a_clean_target_runs_its_seeds_and_mutations() {
-        let s = Target::new("selftest-clean")
-            .seed("a = 1\n")
-            .run_text(|t| {
-                let _ = t.parse::<i64>();
-            });
+        let s = Target::new("selftest-clean").seed("a = 1\n").run_text(|t| {
+            let _ = t.parse::<i64>();
+        });
         assert!(s.executions >= 1);
     }
 
@@ -405,7 +402,9 @@ mod tests {
         })
         .join();
         let payload = r.expect_err("the target panics");
-        let msg = payload.downcast_ref::<String>().expect("a formatted message");
+        let msg = payload
+            .downcast_ref::<String>()
+            .expect("a formatted message");
         assert!(msg.contains("panic at"), "{msg}");
         assert!(msg.contains("found NaN"), "{msg}");
         assert!(msg.contains(SEED_ENV), "{msg}");
@@ -435,7 +434,9 @@ mod tests {
         })
         .join();
         let payload = r.expect_err("the target hangs");
-        let msg = payload.downcast_ref::<String>().expect("a formatted message");
+        let msg = payload
+            .downcast_ref::<String>()
+            .expect("a formatted message");
         assert!(msg.contains("(a hang)"), "{msg}");
         assert!(msg.contains("\"slow\\n\""), "{msg}");
     }

@@ -83,7 +83,10 @@ fn plan_it(input: &ManyBodyInput) {
 #[test]
 fn fuzz_mbe_qcschema_input() {
     let cases = cases();
-    assert!(!cases.is_empty(), "the reference cases are in the repository");
+    assert!(
+        !cases.is_empty(),
+        "the reference cases are in the repository"
+    );
     let short_as_json = SHORT_FORMS
         .iter()
         .filter_map(|t| ManyBodyInput::from_toml(t).ok())

@@ -73,7 +73,9 @@ fn fuzz_sbatch_reply() {
         .seeds(data("sbatch_node_config_recorded.txt"))
         .seed("4242\n")
         .seed("4242;cluster-a\n")
-        .seed("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation\n")
+        .seed(
+            "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation\n",
+        )
         .run_text(|t| {
             let _ = parse_sbatch_parsable(t);
             let e = classify_sbatch_error(t);

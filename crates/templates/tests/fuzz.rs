@@ -48,7 +48,11 @@ fn library_bundles() -> Vec<Vec<u8>> {
     let lib = seeds::repo("crates/templates/library");
     let mut dirs = Vec::new();
     for program in std::fs::read_dir(&lib).into_iter().flatten().flatten() {
-        for t in std::fs::read_dir(program.path()).into_iter().flatten().flatten() {
+        for t in std::fs::read_dir(program.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             dirs.push(t.path());
         }
     }
@@ -108,10 +112,14 @@ fn fuzz_template_params() {
 }
 
 fn output_target(program: &'static str) {
-    let seeds: Vec<Vec<u8>> = seeds::files(&seeds::shared(&format!("realdata/parsers/{program}")), &[])
-        .into_iter()
-        .chain(seeds::files(&seeds::repo(&format!("crates/templates/tests/data/{program}")), &[]))
-        .collect();
+    let seeds: Vec<Vec<u8>> =
+        seeds::files(&seeds::shared(&format!("realdata/parsers/{program}")), &[])
+            .into_iter()
+            .chain(seeds::files(
+                &seeds::repo(&format!("crates/templates/tests/data/{program}")),
+                &[],
+            ))
+            .collect();
     Target::new(&format!("parser-{program}"))
         .seeds(seeds)
         .max_len(32 * 1024)

@@ -31,8 +31,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use matterstack_schedulers::pbs::{
-    decide as pbs_decide, parse_qsub, qstat_jobs, qstat_json_command, qstat_text_command,
-    PbsFlavor,
+    decide as pbs_decide, parse_qsub, qstat_jobs, qstat_json_command, qstat_text_command, PbsFlavor,
 };
 use matterstack_schedulers::phase::combine;
 use matterstack_schedulers::politeness::TokenBucket;
@@ -1046,14 +1045,19 @@ impl SlurmOperator {
         let (status, qstat_err) = head.trim_start().split_once('\n').unwrap_or((head, ""));
         // A qstat that did not answer says nothing about the jobs: transient,
         // never "every job vanished" (same rule as squeue).
-        let jobs = qstat_jobs(flavor, status.trim().parse().unwrap_or(-1), queue, qstat_err)
-            .map_err(|detail| {
-                Error::Transport(TransportError::Transient {
-                    host: self.transport.describe(),
-                    label: "qstat".into(),
-                    detail,
-                })
-            })?;
+        let jobs = qstat_jobs(
+            flavor,
+            status.trim().parse().unwrap_or(-1),
+            queue,
+            qstat_err,
+        )
+        .map_err(|detail| {
+            Error::Transport(TransportError::Transient {
+                host: self.transport.describe(),
+                label: "qstat".into(),
+                detail,
+            })
+        })?;
         let marker_lines: Vec<&str> = markers.lines().collect();
         let mut seen = Vec::new();
         for (i, a) in attempts.iter().enumerate() {
@@ -1396,9 +1400,8 @@ mod pbs_tests {
     #[test]
     fn f9_a_failed_qstat_leaves_every_job_unknown_not_vanished() {
         let dir = tempfile::tempdir().unwrap();
-        let answer = format!(
-            "{SEP} 2\nqstat: cannot connect to server pbs01 (errno=111)\n{SEP}\n|\n"
-        );
+        let answer =
+            format!("{SEP} 2\nqstat: cannot connect to server pbs01 (errno=111)\n{SEP}\n|\n");
         let (op, _) = operator(&[("resolve-roots", "/p\n/s\n"), ("qstat", &answer)]);
         let a = AttemptRef {
             run_dir: dir.path(),

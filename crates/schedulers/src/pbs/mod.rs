@@ -12,9 +12,9 @@
 
 mod exit;
 mod qstat_json;
-mod query;
 mod qstat_text;
 mod qsub;
+mod query;
 mod state;
 
 pub use exit::{exit_phase, job_exec_name};

@@ -96,11 +96,17 @@ mod tests {
         assert_eq!(qstat_failure(0, ""), Ok(()));
         assert_eq!(qstat_failure(153, "qstat: Unknown Job Id 12.s\n"), Ok(()));
         assert_eq!(
-            qstat_failure(153, "qstat: Unknown Job Id Error 12.s\nqstat: Unknown Job Id Error 13.s\n"),
+            qstat_failure(
+                153,
+                "qstat: Unknown Job Id Error 12.s\nqstat: Unknown Job Id Error 13.s\n"
+            ),
             Ok(())
         );
         assert_eq!(
-            qstat_failure(35, "qstat: 12.s Job has finished, use -x or -H to obtain historical job information\n"),
+            qstat_failure(
+                35,
+                "qstat: 12.s Job has finished, use -x or -H to obtain historical job information\n"
+            ),
             Ok(())
         );
         assert_eq!(
