@@ -127,10 +127,9 @@ pub fn rebuild(
                 mine.push(r)
             }
             Ok(_) => {}
-            Err(e) if in_run_dir => skipped.push(format!(
-                "{}/job_info.json: not a job record ({e})",
-                r.path
-            )),
+            Err(e) if in_run_dir => {
+                skipped.push(format!("{}/job_info.json: not a job record ({e})", r.path))
+            }
             Err(_) => {}
         }
     }
@@ -142,7 +141,11 @@ pub fn rebuild(
     if uids.len() > 1 {
         let listed: Vec<String> = uids
             .iter()
-            .map(|u| u.map_or("(none: made before run identities)".into(), |u| u.to_string()))
+            .map(|u| {
+                u.map_or("(none: made before run identities)".into(), |u| {
+                    u.to_string()
+                })
+            })
             .collect();
         let some = uids.iter().flatten().next().copied().unwrap_or_default();
         return Err(Error::Input(format!(

@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn f7_runs_with_an_identity_get_their_own_directory() {
-        assert_eq!(remote_run_dir("test", Some("0123456789ab")), "test-0123456789ab");
+        assert_eq!(
+            remote_run_dir("test", Some("0123456789ab")),
+            "test-0123456789ab"
+        );
         assert_ne!(
             remote_run_dir("test", Some("0123456789ab")),
             remote_run_dir("test", Some("ba9876543210"))
@@ -70,7 +73,13 @@ mod tests {
     #[test]
     fn uids_and_tokens_are_hex_only() {
         assert!(check_run_uid("0123456789ab").is_ok());
-        for bad in ["", "0123456789a", "0123456789abc", "../../etc/xx", "0123456789aB"] {
+        for bad in [
+            "",
+            "0123456789a",
+            "0123456789abc",
+            "../../etc/xx",
+            "0123456789aB",
+        ] {
             assert!(check_run_uid(bad).unwrap_err().contains("run uid"), "{bad}");
         }
         assert!(check_token("a1b2").is_ok());

@@ -102,7 +102,11 @@ mod tests {
     #[test]
     fn f2_a_record_is_checked_like_a_workspace_task() {
         let mut t = task("env = { \"A;B\" = \"x\" }");
-        assert!(problems(&t).contains("\"A;B\" is invalid"), "{}", problems(&t));
+        assert!(
+            problems(&t).contains("\"A;B\" is invalid"),
+            "{}",
+            problems(&t)
+        );
         t = task("inputs = [\"/etc/passwd\"]");
         assert!(problems(&t).contains("\"/etc/passwd\" is an absolute path"));
         t = task("outputs = [\"../../.ssh/authorized_keys\"]");
@@ -133,7 +137,10 @@ mod tests {
         let mut other = task("");
         other.cluster = Some("elsewhere".into());
         let p = problems(&other);
-        assert!(p.contains("cluster = \"elsewhere\"") && p.contains("\"hpc\""), "{p}");
+        assert!(
+            p.contains("cluster = \"elsewhere\"") && p.contains("\"hpc\""),
+            "{p}"
+        );
     }
 
     #[test]

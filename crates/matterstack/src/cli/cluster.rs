@@ -118,12 +118,7 @@ fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
     })
 }
 
-pub fn sync(
-    cluster: &str,
-    into: Option<&Path>,
-    uid: Option<&str>,
-    json: bool,
-) -> Result<ExitCode> {
+pub fn sync(cluster: &str, into: Option<&Path>, uid: Option<&str>, json: bool) -> Result<ExitCode> {
     let all = clusters::load(Some(Path::new(".")))?;
     let profile = clusters::get(&all, cluster)?;
     if let Some(dir) = into {

@@ -59,7 +59,10 @@ fn a_chain_on_one_cluster_advances_in_slurm_without_steps() {
     assert!(held.stdout.contains("held by the scheduler"), "{held:?}");
     // (Job directories are named by the run's identity: found by record.)
     let job_sh = |task: &str| {
-        let dir = job_of(&infos, task)["project_dir"].as_str().unwrap().to_string();
+        let dir = job_of(&infos, task)["project_dir"]
+            .as_str()
+            .unwrap()
+            .to_string();
         std::fs::read_to_string(std::path::Path::new(&dir).join("job.sh")).unwrap()
     };
     let script_b = job_sh("b");
@@ -128,7 +131,10 @@ fn a_held_job_whose_upstream_fails_is_cancelled_and_skipped() {
         "{}",
         slurm_state(&held)
     );
-    let scratch = job_of(&infos, "down")["scratch_dir"].as_str().unwrap().to_string();
+    let scratch = job_of(&infos, "down")["scratch_dir"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(scratch.starts_with(c.remote.path().join("scratch").to_str().unwrap()));
     assert!(!std::path::Path::new(&scratch).join("n.txt").exists());
 }

@@ -97,8 +97,8 @@ fn who_task(who: &str) -> String {
 }
 
 #[test]
-fn f7_two_workspaces_with_one_run_id_on_one_cluster_each_get_their_own_output_and_sync_finds_both(
-) {
+fn f7_two_workspaces_with_one_run_id_on_one_cluster_each_get_their_own_output_and_sync_finds_both()
+{
     let tb = testbed();
     let a = ClusterWs::plain(&tb, &who_task("A"));
     let b = sharing(&tb, &a, &who_task("B"));
@@ -140,7 +140,8 @@ fn f7_two_workspaces_with_one_run_id_on_one_cluster_each_get_their_own_output_an
     // …and rebuilds either, each with its own job.
     for uid in [&uid_a, &uid_b] {
         let into = a.ws.path().join(format!("runs/{uid}/test"));
-        let out = a.ws.ms(&["sync", "testbed", "--into", s(&into), "--uid", uid]);
+        let out =
+            a.ws.ms(&["sync", "testbed", "--into", s(&into), "--uid", uid]);
         assert_eq!(out.code, 0, "{out:?}");
         let st = status(&into);
         assert_eq!(task_status(&st, "t")["status"], "COMPLETED", "{st}");
@@ -152,7 +153,10 @@ fn f7_two_workspaces_with_one_run_id_on_one_cluster_each_get_their_own_output_an
 fn f7_a_job_directory_holding_another_runs_job_is_refused_not_taken_over() {
     let tb = testbed();
     // Two runs made before run identities (old layout `<root>/test/…`).
-    let a = ClusterWs::plain(&tb, &slurm_task("t", "echo A > who.txt", "outputs = [\"who.txt\"]"));
+    let a = ClusterWs::plain(
+        &tb,
+        &slurm_task("t", "echo A > who.txt", "outputs = [\"who.txt\"]"),
+    );
     let b = sharing(
         &tb,
         &a,
@@ -239,19 +243,39 @@ fn f2_sync_checks_every_record_and_rebuilt_tasks_run_on_the_cluster_they_came_fr
     plant(&project, &format!("{run_dir}/here/1"), &local);
     let hostile = [
         ("dots", forged("../../../x", "2222", &|_| {})),
-        ("env", forged("env", "3333", &|v| v["spec"]["env"] = serde_json::json!({"A;B": "1"}))),
-        ("abs", forged("abs", "4444", &|v| v["spec"]["inputs"] = serde_json::json!(["/etc"]))),
-        ("out", forged("out", "5555", &|v| {
-            v["spec"]["outputs"] = serde_json::json!(["../../../../escaped"])
-        })),
-        ("other", forged("other", "6666", &|v| v["cluster"] = "elsewhere".into())),
+        (
+            "env",
+            forged("env", "3333", &|v| {
+                v["spec"]["env"] = serde_json::json!({"A;B": "1"})
+            }),
+        ),
+        (
+            "abs",
+            forged("abs", "4444", &|v| {
+                v["spec"]["inputs"] = serde_json::json!(["/etc"])
+            }),
+        ),
+        (
+            "out",
+            forged("out", "5555", &|v| {
+                v["spec"]["outputs"] = serde_json::json!(["../../../../escaped"])
+            }),
+        ),
+        (
+            "other",
+            forged("other", "6666", &|v| v["cluster"] = "elsewhere".into()),
+        ),
     ];
     for (name, info) in &hostile {
         plant(&project, &format!("{run_dir}/{name}/1"), info);
     }
     // A record that is not one at all.
     std::fs::create_dir_all(project.join(format!("{run_dir}/junk/1"))).unwrap();
-    std::fs::write(project.join(format!("{run_dir}/junk/1/job_info.json")), "{\"status\": 1").unwrap();
+    std::fs::write(
+        project.join(format!("{run_dir}/junk/1/job_info.json")),
+        "{\"status\": 1",
+    )
+    .unwrap();
     std::fs::remove_dir_all(&run).unwrap();
     let out = c.ws.ms(&["sync", "testbed", "--into", s(&run)]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -263,7 +287,11 @@ fn f2_sync_checks_every_record_and_rebuilt_tasks_run_on_the_cluster_they_came_fr
         "cluster = \"elsewhere\"",
         "junk/1/job_info.json: not a job record",
     ] {
-        assert!(out.stderr.contains(needle), "missing {needle:?} in {}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle:?} in {}",
+            out.stderr
+        );
     }
     let st = status(&run);
     let ids: Vec<&str> = st["tasks"]
@@ -339,7 +367,9 @@ fn hostile_roots_run(hostile: &str) {
         .unwrap();
     assert!(dir.to_string_lossy().contains(hostile), "{}", dir.display());
     assert!(
-        wait_for(Duration::from_secs(60), || dir.join("work/state.cpt").is_file()),
+        wait_for(Duration::from_secs(60), || dir
+            .join("work/state.cpt")
+            .is_file()),
         "the trap kept nothing in {}",
         dir.display()
     );

@@ -123,11 +123,7 @@ fn check_one(
 }
 
 /// Checks the records of run `run_id` (identity `uid`) found on `cluster`.
-pub(super) fn check(
-    records: &[&JobRecord],
-    cluster: &str,
-    profile: &ClusterProfile,
-) -> Checked {
+pub(super) fn check(records: &[&JobRecord], cluster: &str, profile: &ClusterProfile) -> Checked {
     let origin = Origin {
         cluster,
         operator: profile_operator(profile),
@@ -244,7 +240,10 @@ mod tests {
         let c = check(&all, "hpc", &profile());
         assert_eq!(c.accepted.keys().collect::<Vec<_>>(), ["ok"]);
         let spec = &c.accepted["ok"][0].1;
-        assert_eq!((spec.operator.as_str(), spec.cluster.as_deref()), ("slurm", Some("hpc")));
+        assert_eq!(
+            (spec.operator.as_str(), spec.cluster.as_deref()),
+            ("slurm", Some("hpc"))
+        );
         let report = c.skipped.join("\n");
         for needle in [
             "task id \"../../x\"",

@@ -252,9 +252,7 @@ impl SlurmOperator {
         for (_, p) in ready {
             script.push(super::ownership::remove(&p.p, &p.s, &p.token));
         }
-        let _ = self
-            .transport
-            .exec("cleanup", &script.join("\n"), None);
+        let _ = self.transport.exec("cleanup", &script.join("\n"), None);
     }
 }
 

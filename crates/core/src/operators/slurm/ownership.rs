@@ -82,7 +82,9 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(
             dir.join("job_info.json"),
-            format!("{{\n  \"status\": \"COMPLETED\",\n  \"token\": \"{token}\",\n  \"x\": 1\n}}\n"),
+            format!(
+                "{{\n  \"status\": \"COMPLETED\",\n  \"token\": \"{token}\",\n  \"x\": 1\n}}\n"
+            ),
         )
         .unwrap();
     }
