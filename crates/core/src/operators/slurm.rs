@@ -36,7 +36,7 @@ use matterstack_schedulers::pbs::{
 use matterstack_schedulers::phase::combine;
 use matterstack_schedulers::politeness::TokenBucket;
 use matterstack_schedulers::script::render_pbs_script;
-use matterstack_schedulers::script::{render_slurm_script, JobSpec};
+use matterstack_schedulers::script::{directive_value, render_slurm_script, JobSpec};
 use matterstack_schedulers::slurm::{
     array_element, classify_sbatch_error, is_invalid_job_id_error, parse_sbatch_parsable,
     parse_squeue_lenient, squeue_command, SqueueRow,
@@ -393,11 +393,23 @@ impl SlurmOperator {
             let ids: Vec<&str> = task.after.iter().map(|a| a.job_id.as_str()).collect();
             format!("afterok:{}", ids.join(":"))
         });
+        // Directive lines cannot be quoted: roots a directive cannot carry
+        // (spaces, quotes, `$`…) are named relative to the directory the job
+        // is submitted from (its project directory), and the job changes to
+        // its scratch directory itself, with the path quoted once.
+        let (workdir, stdout, stderr) = if self.job_template.is_none()
+            && [p, s].iter().any(|d| directive_value("root", d).is_err())
+        {
+            setup.insert(0, format!("cd {} || exit 1", quote(s)));
+            (".".to_string(), "stdout".to_string(), "stderr".to_string())
+        } else {
+            (s.to_string(), format!("{p}/stdout"), format!("{p}/stderr"))
+        };
         let spec = JobSpec {
             job_name: name.to_string(),
-            workdir: s.to_string(),
-            stdout: format!("{p}/stdout"),
-            stderr: format!("{p}/stderr"),
+            workdir,
+            stdout,
+            stderr,
             setup_lines: setup,
             env,
             command,

@@ -57,14 +57,20 @@ fn a_chain_on_one_cluster_advances_in_slurm_without_steps() {
     let (ja, jb) = (job_id(&c, &run, "a"), job_id(&c, &run, "b"));
     let held = c.ws.ms(&["explain", s(&run), "c"]);
     assert!(held.stdout.contains("held by the scheduler"), "{held:?}");
-    let script_b =
-        std::fs::read_to_string(c.remote.path().join("project/chain/b/1/job.sh")).unwrap();
+    // (Job directories are named by the run's identity: found by record.)
+    let job_sh = |task: &str| {
+        let dir = job_of(&infos, task)["project_dir"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        std::fs::read_to_string(std::path::Path::new(&dir).join("job.sh")).unwrap()
+    };
+    let script_b = job_sh("b");
     assert!(
         script_b.contains(&format!("#SBATCH --dependency=afterok:{ja}")),
         "{script_b}"
     );
-    let script_c =
-        std::fs::read_to_string(c.remote.path().join("project/chain/c/1/job.sh")).unwrap();
+    let script_c = job_sh("c");
     assert!(script_c.contains(&format!("afterok:{jb}")), "{script_c}");
     // No more steps: SLURM alone runs b after a and c after b.
     assert!(
@@ -125,7 +131,12 @@ fn a_held_job_whose_upstream_fails_is_cancelled_and_skipped() {
         "{}",
         slurm_state(&held)
     );
-    assert!(!c.remote.path().join("scratch/fail/down/1/n.txt").exists());
+    let scratch = job_of(&infos, "down")["scratch_dir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(scratch.starts_with(c.remote.path().join("scratch").to_str().unwrap()));
+    assert!(!std::path::Path::new(&scratch).join("n.txt").exists());
 }
 
 #[test]

@@ -149,8 +149,10 @@ pub(crate) fn layout(spec: &JobSpec) -> Result<Layout, ScriptError> {
     Ok(Layout { nodes, ntasks })
 }
 
-/// Check a value that goes on a directive line.
-pub(crate) fn directive_value<'a>(field: &str, v: &'a str) -> Result<&'a str, ScriptError> {
+/// Check a value that goes on a directive line (`#SBATCH`, `#PBS`: not
+/// parsed by a shell, so it cannot be quoted): non-empty, no whitespace,
+/// quotes, backslashes, `$` or backticks.
+pub fn directive_value<'a>(field: &str, v: &'a str) -> Result<&'a str, ScriptError> {
     if v.is_empty()
         || v.chars()
             .any(|c| c.is_whitespace() || c.is_control() || "'\"\\`$".contains(c))
