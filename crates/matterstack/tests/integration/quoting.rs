@@ -246,11 +246,18 @@ fn nasty_string() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..6).prop_map(|v| v.concat())
 }
 
-/// A template parameter refuses control characters other than tab and line
-/// breaks (with an error at init): those values never reach a command.
+/// Values a task's `params` can carry literally: a template parameter
+/// refuses control characters other than tab and line breaks (an error at
+/// init, so they never reach a command), and `{{`/`{%` in a param is the
+/// documented way to write a reference to an upstream value (the author's
+/// own template text; values from outside arrive through those references,
+/// as data).
 fn param_ok(v: &str) -> bool {
-    !v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    !v.contains("{{")
+        && !v.contains("{%")
+        && !v
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
 }
 
 /// One workspace feeding `vals` to the program through all four sources:
@@ -300,7 +307,7 @@ fn property_workspace(vals: &[String]) -> String {
 const PROBE: &str = r#"name = "probe"
 description = "Runs rec.sh with one value."
 program = "sh"
-files = []
+files = ["value.txt"]
 command = "sh ../../../../rec.sh {{ value }}"
 
 [[parameters]]
@@ -344,6 +351,7 @@ proptest! {
         let ws = Workspace::new(&property_workspace(&vals));
         ws.file("rec.sh", REC);
         ws.file("templates/probe/template.toml", PROBE);
+        ws.file("templates/probe/value.txt", "{{ value }}");
         ws.file("given.json", &as_object(&vals).to_string());
         let run = ws.init("p");
         assert_eq!(ws.ms(&["run", s(&run)]).code, 3);
@@ -376,6 +384,7 @@ proptest! {
     ) {
         let ws = Workspace::new("");
         ws.file("templates/probe/template.toml", PROBE);
+        ws.file("templates/probe/value.txt", "{{ value }}");
         let spec = WorkspaceSpec::parse(&property_workspace(&vals), &ws.path().join("matterstack.toml"))
             .unwrap_or_else(|e| panic!("{e}"));
         let mut up = BTreeMap::new();
@@ -420,7 +429,7 @@ fn run_in_slurm_script(root: &Path, cmd: &str) -> Vec<String> {
     std::fs::write(root.join("rec.sh"), REC).unwrap();
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = root.join("jobs").join(n.to_string()).join("a/b/c");
+    let dir = root.join(format!("jobs-{n}")).join("a/b/c");
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.to_str().unwrap().to_string();
     let spec = matterstack_schedulers::script::JobSpec {
