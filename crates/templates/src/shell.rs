@@ -82,7 +82,10 @@ mod tests {
             render("run {{ a }} {{ n }} {{ x }} {{ b }} {{ q }}", ctx.clone()),
             "run 's1 $(touch pwned)' 4 -1.5 True 'it'\\''s'"
         );
-        assert_eq!(render("{{ a | unquoted }}", ctx.clone()), "s1 $(touch pwned)");
+        assert_eq!(
+            render("{{ a | unquoted }}", ctx.clone()),
+            "s1 $(touch pwned)"
+        );
         assert_eq!(render("{{ a | safe }}", ctx.clone()), "s1 $(touch pwned)");
         assert_eq!(render("{{ q | shquote }}", ctx), "'it'\\''s'");
     }

@@ -199,9 +199,7 @@ pub fn task_refs(t: &TaskSpec) -> BTreeSet<Ref> {
 /// like template text and so are given to the render as data, see
 /// `model::sweep`).
 pub fn needs_resolution(t: &TaskSpec) -> bool {
-    t.when.is_some()
-        || !task_refs(t).is_empty()
-        || t.sweep_point.values().any(looks_like_template)
+    t.when.is_some() || !task_refs(t).is_empty() || t.sweep_point.values().any(looks_like_template)
 }
 
 /// True when a value, pasted into a text, could be read as a template or a

@@ -379,7 +379,9 @@ fn make_point(
     let mut used: HashSet<String> = HashSet::new();
     // Texts the engine renders again at launch take the values there, as data.
     let deferred = super::refs::needs_resolution(t)
-        || point.iter().any(|(_, v)| super::refs::looks_like_template(v));
+        || point
+            .iter()
+            .any(|(_, v)| super::refs::looks_like_template(v));
     let mut sub = |s: &str, shell: bool| substitute(s, point, shell, &mut used);
     let command = |c: &Command, sub: &mut dyn FnMut(&str, bool) -> String| match c {
         Command::Shell(s) => Command::Shell(sub(s, true)),

@@ -24,7 +24,8 @@ for a in "$@"; do i=$((i+1)); printf %s "$a" > "arg$i"; done
 "#;
 
 /// A value a shell would act on in every way it can.
-const NASTY: &str = "s1 $(touch pwned) `touch pwned2`; touch pwned3 && 'q' \"dq\" \\ $HOME *\nline2 ü";
+const NASTY: &str =
+    "s1 $(touch pwned) `touch pwned2`; touch pwned3 && 'q' \"dq\" \\ $HOME *\nline2 ü";
 
 /// The arguments `rec.sh` recorded in `dir`.
 fn recorded(dir: &Path) -> Vec<String> {
@@ -450,6 +451,9 @@ fn run_in_slurm_script(root: &Path, cmd: &str) -> Vec<String> {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}\n{script}");
-    assert_eq!(std::fs::read_to_string(dir.join("exit")).unwrap().trim(), "0");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("exit")).unwrap().trim(),
+        "0"
+    );
     recorded(&dir)
 }

@@ -2,8 +2,8 @@
 
 use super::{body, check_common, directive_value, layout, JobSpec, ScriptError};
 use crate::names::validate_job_name;
-use matterstack_boundary::sh_quote;
 use crate::slurm::format_slurm_time;
+use matterstack_boundary::sh_quote;
 
 /// `--mem` value: whole GiB as `<N>G`, otherwise `<N>M`.
 fn slurm_mem(mb: u64) -> String {
