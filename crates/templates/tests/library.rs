@@ -213,13 +213,13 @@ fn calculation_inside_a_job_script() {
     let r = calc.render(&Map::new()).unwrap();
     assert_eq!(
         r.shell_command(),
-        "source ~/CRYSTAL23/utils23/cry23.bashrc\nexport OMP_NUM_THREADS=1\ncrystalOMP < input.d12 > output.out"
+        "source ~/'CRYSTAL23/utils23/cry23.bashrc'\nexport OMP_NUM_THREADS=1\ncrystalOMP < input.d12 > output.out"
     );
     let job = builtin("slurm/job").unwrap();
     let mut m = Map::new();
     m.insert("command".into(), Value::String(r.shell_command()));
     m.insert("job_name".into(), Value::String("mgo-scf".into()));
     let script = job.render(&m).unwrap().files["job.sh"].clone();
-    assert!(script.contains("(\nsource ~/CRYSTAL23/utils23/cry23.bashrc\nexport OMP_NUM_THREADS=1\ncrystalOMP < input.d12 > output.out\n)\n"), "{script}");
+    assert!(script.contains("(\nsource ~/'CRYSTAL23/utils23/cry23.bashrc'\nexport OMP_NUM_THREADS=1\ncrystalOMP < input.d12 > output.out\n)\n"), "{script}");
     assert!(script.contains("#SBATCH --job-name=mgo-scf\n"));
 }

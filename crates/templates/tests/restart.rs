@@ -104,7 +104,7 @@ fn the_crystal_restart_input_is_the_input_plus_restart_and_guessp() {
         let cmd = r.restart_command.as_deref().unwrap();
         assert!(cmd.contains("cp fort.9 fort.20"), "{cmd}");
         if args.contains(&"parallel=true") {
-            assert!(cmd.contains("cp start.gui fort.34 && "), "{cmd}");
+            assert!(cmd.contains("cp 'start.gui' fort.34 && "), "{cmd}");
             assert!(
                 cmd.ends_with("cp restart.d12 INPUT && srun PcrystalOMP > output.out"),
                 "{cmd}"
@@ -119,7 +119,7 @@ fn the_crystal_restart_input_is_the_input_plus_restart_and_guessp() {
     // The setup lines (cry23.bashrc, OMP_NUM_THREADS) come first, as for the command.
     let r = render("crystal/opt", &["omp_threads=4"]);
     let full = r.restart_shell_command().unwrap();
-    assert!(full.starts_with("source ~/CRYSTAL23/utils23/cry23.bashrc\nexport OMP_NUM_THREADS=4\ncp fort.9 fort.20 && "), "{full}");
+    assert!(full.starts_with("source ~/'CRYSTAL23/utils23/cry23.bashrc'\nexport OMP_NUM_THREADS=4\ncp fort.9 fort.20 && "), "{full}");
 }
 
 const XSC_HEADER: &str = "# NAMD extended system configuration restart file\n#$LABELS step a_x a_y a_z b_x b_y b_z c_x c_y c_z o_x o_y o_z s_x s_y s_z s_u s_v s_w\n";
@@ -133,7 +133,7 @@ fn the_namd_restart_script_runs_only_the_steps_left() {
     );
     assert_eq!(
         r.restart_command.as_deref(),
-        Some("sh restart.sh && namd3 +p1 +setcpuaffinity restart.namd > output.log")
+        Some("sh restart.sh && 'namd3' +p1 +setcpuaffinity restart.namd > output.log")
     );
     let dir = scratch("namd-prod", &r);
     std::fs::write(
@@ -213,7 +213,7 @@ fn a_namd_continuation_counts_from_its_own_first_timestep() {
     );
     assert_eq!(
         r.restart_command.as_deref(),
-        Some("sh restart.sh && srun namd3 restart.namd > output.log")
+        Some("sh restart.sh && srun 'namd3' restart.namd > output.log")
     );
     let dir = scratch("namd-cont", &r);
     let write_xsc = |step: &str| {

@@ -156,11 +156,15 @@ pub(super) fn render_templates(
     }
 }
 
-/// True when a task's texts use upstream values (resolved at launch).
+/// True when a task's texts use upstream values, or its sweep point holds values
+/// that look like template text (both rendered at launch).
 pub(crate) fn deferred(t: &crate::model::TaskSpec) -> bool {
     crate::model::refs::texts(t)
         .into_iter()
         .any(|s| (s.contains("{{") || s.contains("{%")) && !crate::model::refs::scan(s).is_empty())
+        || t.sweep_point
+            .values()
+            .any(crate::model::refs::looks_like_template)
 }
 
 /// The profiles of the clusters the tasks name (snapshotted into the run).

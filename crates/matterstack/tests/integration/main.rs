@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod evidence;
 mod mbe;
+mod quoting;
 mod remote_records;
 mod restart;
 mod slurm;

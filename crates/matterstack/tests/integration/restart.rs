@@ -261,7 +261,7 @@ depends_on = ["prod"]
     assert_eq!(r["dependants"], serde_json::json!(["analysis"]));
     assert_eq!(
         r["command"],
-        "sh restart.sh && namd3 +p1 +setcpuaffinity restart.namd > output.log"
+        "sh restart.sh && 'namd3' +p1 +setcpuaffinity restart.namd > output.log"
     );
     let out = ws.ms(&["run", s(&run)]);
     assert_eq!(out.code, 0, "{out:?}\n{}", status(&run));
