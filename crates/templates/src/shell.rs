@@ -19,13 +19,14 @@ use minijinja::{Environment, Error, Output, State, Value};
 pub const UNQUOTED_FILTER: &str = "unquoted";
 
 /// Formatter for shell commands: quotes every output value as one word (see the module
-/// docs). Install it with [`Environment::set_formatter`] or use [`shell_environment`].
+/// docs). Installed by [`make_shell`].
 pub fn shell_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
-    if value.is_safe() || matches!(value.kind(), ValueKind::Number | ValueKind::Bool) {
-        return minijinja::escape_formatter(out, state, value);
-    }
-    if value.is_undefined() {
-        // Strict undefined has already failed; a lenient environment writes nothing.
+    // Safe values, numbers and booleans as they are; undefined ones too (strict undefined
+    // has already failed; a lenient environment writes nothing).
+    if value.is_safe()
+        || value.is_undefined()
+        || matches!(value.kind(), ValueKind::Number | ValueKind::Bool)
+    {
         return minijinja::escape_formatter(out, state, value);
     }
     out.write_str(&matterstack_boundary::sh_quote(&value.to_string()))
@@ -60,19 +61,14 @@ pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("shquote", shquote);
 }
 
-/// A fresh minimal environment for shell commands: [`make_shell`] applied.
-pub fn shell_environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    make_shell(&mut env);
-    env
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn render(src: &str, ctx: serde_json::Value) -> String {
-        shell_environment().render_str(src, ctx).unwrap()
+        let mut env = Environment::new();
+        make_shell(&mut env);
+        env.render_str(src, ctx).unwrap()
     }
 
     #[test]

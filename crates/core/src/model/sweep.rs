@@ -378,10 +378,8 @@ fn make_point(
     p.id = point_id(&t.id, point, taken);
     let mut used: HashSet<String> = HashSet::new();
     // Texts the engine renders again at launch take the values there, as data.
-    let deferred = super::refs::needs_resolution(t)
-        || point
-            .iter()
-            .any(|(_, v)| super::refs::looks_like_template(v));
+    // (`p` carries the point's values, so this is the same rule the engine uses.)
+    let deferred = super::refs::needs_resolution(&p);
     let mut sub = |s: &str, shell: bool| substitute(s, point, shell, &mut used);
     let command = |c: &Command, sub: &mut dyn FnMut(&str, bool) -> String| match c {
         Command::Shell(s) => Command::Shell(sub(s, true)),

@@ -197,6 +197,14 @@ impl SlurmOperator {
         self
     }
 
+    /// Removes an attempt's project and scratch directories after a refused
+    /// submission (best effort), unless they are another attempt's.
+    fn remove_dirs(&self, p: &str, s: &str, token: &str) {
+        let _ = self
+            .transport
+            .exec("cleanup", &ownership::remove(p, s, token), None);
+    }
+
     /// The `pbs` operator: PBS Pro (or Torque) instead of SLURM.
     pub fn pbs(mut self, flavor: PbsFlavor) -> SlurmOperator {
         self.pbs = Some(flavor);
@@ -773,9 +781,7 @@ impl Operator for SlurmOperator {
                     child: None,
                 });
             }
-            let _ = self
-                .transport
-                .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
+            self.remove_dirs(&p, &s, a.token);
             return Err(Error::Scheduler(format!(
                 "PBS refused task \"{}\" on cluster \"{}\": {}",
                 a.task_id,
@@ -791,9 +797,7 @@ impl Operator for SlurmOperator {
                     child: None,
                 });
             }
-            let _ = self
-                .transport
-                .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
+            self.remove_dirs(&p, &s, a.token);
             return Err(Error::Scheduler(format!(
                 "could not start task \"{}\" on \"{}\": {}",
                 a.task_id,
@@ -820,9 +824,7 @@ impl Operator for SlurmOperator {
             .into());
         }
         // Refused: leave nothing half-submitted behind.
-        let _ = self
-            .transport
-            .exec("cleanup", &ownership::remove(&p, &s, a.token), None);
+        self.remove_dirs(&p, &s, a.token);
         Err(Error::Scheduler(format!(
             "SLURM refused task \"{}\" on cluster \"{}\": {}",
             a.task_id,
