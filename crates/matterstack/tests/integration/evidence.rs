@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{ms_in, s, status, task_status, Workspace, BIN};
+use crate::support::{ms_in, s, status, task_ids, task_status, Workspace, BIN};
 
 fn need(program: &str) {
     let found = std::process::Command::new("sh")
@@ -99,12 +99,7 @@ fn the_bundle_records_every_attempt_with_lineage_hashes_results_and_a_timeline()
     assert_eq!(ev["run"]["id"], "r");
     assert_eq!(ev["run"]["status"], "COMPLETED");
     assert_eq!(ev["run"]["matterstack_version"], env!("CARGO_PKG_VERSION"));
-    let ids: Vec<&str> = ev["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids = task_ids(&ev);
     assert_eq!(ids, ["flaky", "water", "water-gfn1", "summary"]);
 
     // Lineage: attempt 2 of the flaky task is a retry of attempt 1.

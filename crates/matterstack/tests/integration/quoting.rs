@@ -12,7 +12,7 @@ use matterstack_core::model::refs::{self, Context, Upstream};
 use matterstack_core::model::{Command as TaskCommand, WorkspaceSpec};
 use proptest::prelude::*;
 
-use crate::support::{s, status, task_status, Workspace, BIN};
+use crate::support::{named_under, s, status, task_status, Workspace, BIN};
 use crate::testbed::{slurm_task, testbed, ClusterWs};
 
 /// Records its arguments in the current directory (a call with first
@@ -36,23 +36,6 @@ fn recorded(dir: &Path) -> Vec<String> {
     (1..=argc)
         .map(|i| std::fs::read_to_string(dir.join(format!("arg{i}"))).unwrap())
         .collect()
-}
-
-/// Every file under `root` whose name starts with `pwned`.
-fn pwned(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().starts_with("pwned") {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 fn toml_str(v: &str) -> String {
@@ -99,7 +82,7 @@ command = ["sh", "../../../../rec.sh", "{{ tasks.ask.results.s }}"]
     assert_eq!(recorded(&run.join("tasks/use")), [NASTY, "end"]);
     // In an argv command the element is one argument already: no added quotes.
     assert_eq!(recorded(&run.join("tasks/argv")), [NASTY]);
-    assert_eq!(pwned(ws.path()), Vec::<PathBuf>::new());
+    assert_eq!(named_under(ws.path(), "pwned"), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -130,7 +113,7 @@ command = "sh ../../../../rec.sh {{ tasks.up.results.flags | unquoted }}"
     assert_eq!(recorded(&run.join("tasks/use")), [NASTY, "-2.5"]);
     // The documented opt-out: the author asked for shell text, and got it.
     assert_eq!(recorded(&run.join("tasks/raw")), ["-n", "2"]);
-    assert_eq!(pwned(ws.path()), Vec::<PathBuf>::new());
+    assert_eq!(named_under(ws.path(), "pwned"), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -187,7 +170,7 @@ inputs = [{}, "top ology.top"]
             "0"
         ]
     );
-    assert_eq!(pwned(ws.path()), Vec::<PathBuf>::new());
+    assert_eq!(named_under(ws.path(), "pwned"), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -209,8 +192,8 @@ fn f3_a_nasty_upstream_value_reaches_a_real_slurm_job_as_one_argument() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(task_status(&status(&run), "job")["status"], "COMPLETED");
     assert_eq!(recorded(&run.join("tasks/job")), [NASTY, "end"]);
-    assert_eq!(pwned(c.remote.path()), Vec::<PathBuf>::new());
-    assert_eq!(pwned(c.ws.path()), Vec::<PathBuf>::new());
+    assert_eq!(named_under(c.remote.path(), "pwned"), Vec::<PathBuf>::new());
+    assert_eq!(named_under(c.ws.path(), "pwned"), Vec::<PathBuf>::new());
 }
 
 // ---------------------------------------------------------------- property
@@ -372,7 +355,7 @@ proptest! {
         prop_assert_eq!(sorted(swept), sorted(distinct(&vals)));
         prop_assert_eq!(&recorded(&run.join("tasks/hu")), &vals);
         prop_assert_eq!(&recorded(&run.join("tasks/rs")), &vals);
-        prop_assert_eq!(pwned(ws.path()), Vec::<PathBuf>::new());
+        prop_assert_eq!(named_under(ws.path(), "pwned"), Vec::<PathBuf>::new());
     }
 
     /// The same sources resolved by the engine's code (template lookup,
@@ -420,7 +403,7 @@ proptest! {
             }
         }
         prop_assert_eq!(sorted(swept), sorted(distinct(&vals)));
-        prop_assert_eq!(pwned(ws.path()), Vec::<PathBuf>::new());
+        prop_assert_eq!(named_under(ws.path(), "pwned"), Vec::<PathBuf>::new());
     }
 }
 

@@ -7,75 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{s, status, task_status, wait_for, Workspace, BIN};
-use crate::testbed::{slurm_task, testbed, ClusterWs, Profile, Testbed};
+use crate::support::{named_under, paths_under, s, status, task_ids, task_status, wait_for, BIN};
+use crate::testbed::{slurm_task, testbed, ClusterWs};
 
 /// Every `job_info.json` under `root` (any depth), with its directory.
 fn records_under(root: &Path) -> Vec<(PathBuf, serde_json::Value)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "job_info.json") {
-                if let Some(v) = std::fs::read_to_string(&p)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                {
-                    out.push((d.clone(), v));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Every path under `root` whose name starts with `prefix`.
-fn named_under(root: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with(prefix) {
-                out.push(p.clone());
-            }
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// A second workspace on the same cluster directories as `first`.
-fn sharing(tb: &Testbed, first: &ClusterWs, tasks: &str) -> ClusterWs {
-    let ws = Workspace::new(tasks);
-    let remote = tempfile::tempdir().unwrap();
-    let control = tempfile::Builder::new()
-        .prefix("msc")
-        .tempdir_in("/tmp")
-        .unwrap();
-    ws.file(
-        "clusters.toml",
-        &tb.cluster_toml(
-            &Profile {
-                name: "testbed",
-                port: tb.port,
-                key: &tb.key,
-                extra: "",
-            },
-            first.remote.path(),
-            control.path(),
-        ),
-    );
-    ClusterWs {
-        ws,
-        remote,
-        control,
-    }
+    paths_under(root)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "job_info.json"))
+        .filter_map(|p| {
+            let v = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+            Some((p.parent()?.to_path_buf(), v))
+        })
+        .collect()
 }
 
 fn spawn_run(c: &ClusterWs, run: &Path) -> std::process::Child {
@@ -101,7 +45,7 @@ fn f7_two_workspaces_with_one_run_id_on_one_cluster_each_get_their_own_output_an
 {
     let tb = testbed();
     let a = ClusterWs::plain(&tb, &who_task("A"));
-    let b = sharing(&tb, &a, &who_task("B"));
+    let b = a.sharing(&tb, &who_task("B"));
     let run_a = a.ws.init("test");
     let run_b = b.ws.init("test");
     // At the same time, on the same project and scratch roots.
@@ -157,9 +101,8 @@ fn f7_a_job_directory_holding_another_runs_job_is_refused_not_taken_over() {
         &tb,
         &slurm_task("t", "echo A > who.txt", "outputs = [\"who.txt\"]"),
     );
-    let b = sharing(
+    let b = a.sharing(
         &tb,
-        &a,
         &slurm_task("t", "sleep 3; echo B > who.txt", "outputs = [\"who.txt\"]"),
     );
     let run_a = a.ws.init("test");
@@ -294,12 +237,7 @@ fn f2_sync_checks_every_record_and_rebuilt_tasks_run_on_the_cluster_they_came_fr
         );
     }
     let st = status(&run);
-    let ids: Vec<&str> = st["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids = task_ids(&st);
     assert_eq!(ids.len(), 2, "{st}");
     assert!(ids.contains(&"ok") && ids.contains(&"here"), "{ids:?}");
     assert!(!run.parent().unwrap().join("x").exists());

@@ -104,6 +104,44 @@ pub fn task_status<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("no task {id} in {status}"))
 }
 
+/// The ids of the tasks in a `status --json` (or evidence) document, in order.
+pub fn task_ids(doc: &serde_json::Value) -> Vec<&str> {
+    doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect()
+}
+
+/// Every path under `root`, at any depth (a symlinked directory is listed,
+/// not entered).
+pub fn paths_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Every path under `root` whose name starts with `prefix`.
+pub fn named_under(root: &Path, prefix: &str) -> Vec<PathBuf> {
+    paths_under(root)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect()
+}
+
 /// Polls `cond` until true or `timeout` passes.
 pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;

@@ -130,6 +130,25 @@ impl ClusterWs {
     }
 
     pub fn new(tb: &Testbed, port: u16, key: &str, extra: &str, tasks: &str) -> ClusterWs {
+        ClusterWs::build(tb, port, key, extra, tasks, None)
+    }
+
+    /// A second workspace whose cluster profile uses this one's project and
+    /// scratch roots (two users' runs on one cluster).
+    pub fn sharing(&self, tb: &Testbed, tasks: &str) -> ClusterWs {
+        ClusterWs::build(tb, tb.port, &tb.key, "", tasks, Some(self.remote.path()))
+    }
+
+    /// A workspace with a testbed profile whose roots are under `roots`
+    /// (default: its own `remote` directory).
+    fn build(
+        tb: &Testbed,
+        port: u16,
+        key: &str,
+        extra: &str,
+        tasks: &str,
+        roots: Option<&Path>,
+    ) -> ClusterWs {
         let ws = Workspace::new(tasks);
         let remote = tempfile::tempdir().unwrap();
         let control = tempfile::Builder::new()
@@ -143,7 +162,7 @@ impl ClusterWs {
                 key,
                 extra,
             },
-            remote.path(),
+            roots.unwrap_or(remote.path()),
             control.path(),
         );
         ws.file("clusters.toml", &profile);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{s, status, task_status, Workspace};
+use crate::support::{s, status, task_ids, task_status, Workspace};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -734,12 +734,7 @@ else echo '{"tasks": [{"id": "round-1", "command": "true", "inputs": ["plan.sh"]
         std::thread::sleep(std::time::Duration::from_millis(30));
     }
     let st = status(&run);
-    let ids: Vec<&str> = st["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids = task_ids(&st);
     assert_eq!(ids, ["seed", "round-1", "round-2"]);
     for t in st["tasks"].as_array().unwrap() {
         assert_eq!(t["attempts"], 1, "{t}");
