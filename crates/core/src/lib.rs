@@ -7,6 +7,8 @@
 //! - [`transport`]: how values cross a shell boundary (the one quoting function).
 //! - [`operators`]: how an attempt is carried out (local, SLURM/PBS/ssh,
 //!   human, manual).
+//! - [`files`]: the one rule for files crossing a trust boundary (links,
+//!   special files, names), and the copy and move helpers that follow it.
 //! - [`lookup`]: where templates are found; making a template task concrete.
 //! - [`engine`]: one tick: poll → reconcile → schedule → launch.
 //! - [`app`]: the application API every face (CLI, later TUI and web) calls.
@@ -14,6 +16,7 @@
 pub mod app;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod lookup;
 pub mod model;
 pub mod operators;

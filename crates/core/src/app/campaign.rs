@@ -121,14 +121,7 @@ impl Run {
         };
         for t in new_tasks.iter().filter(|t| !t.inputs.is_empty()) {
             let dir = self.dir.join("tasks").join(&t.id);
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-            for input in &t.inputs {
-                let name = crate::model::spec::input_name(input).map_err(Error::Input)?;
-                super::init::copy_recursive(
-                    &crate::model::spec::input_source(&workspace, input),
-                    &dir.join(name),
-                )?;
-            }
+            super::init::copy_inputs(&workspace, &t.inputs, &dir)?;
         }
         if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_PLANNER").is_some() {
             // Fault injection for the crash tests: die after the planner

@@ -72,8 +72,8 @@ impl Run {
             fs::read_dir(from)
                 .map_err(|e| Error::io("read", from, e))?
                 .flatten()
-                .filter(|e| e.path().is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .filter(|n| n != STATUS_FILE)
                 .collect()
         } else {
@@ -96,11 +96,24 @@ impl Run {
             }
             t.spec.outputs.clone()
         };
+        let mut sources = Vec::new();
+        for n in &names {
+            let src = crate::files::regular_file_in(from, n).map_err(|m| {
+                Error::Input(format!(
+                    "--from {}: output \"{n}\": {m}; nothing was recorded",
+                    from.display()
+                ))
+            })?;
+            sources.push(src);
+        }
         let kit = external_dir(&self.dir, "manual", task);
         fs::create_dir_all(&kit).map_err(|e| Error::io("create", &kit, e))?;
-        for n in &names {
-            let src = from.join(n);
-            fs::copy(&src, kit.join(n)).map_err(|e| Error::io("copy", &src, e))?;
+        for (n, src) in names.iter().zip(&sources) {
+            let dst = kit.join(n);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            }
+            crate::files::copy_file(src, &dst)?;
         }
         let status = serde_json::json!({
             "status": "COMPLETED",

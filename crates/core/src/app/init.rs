@@ -37,6 +37,12 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
                 workspace.display()
             )))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(Error::Input(format!(
+                "{}: not UTF-8 text; save it as UTF-8 (TOML files are UTF-8)",
+                file.display()
+            )))
+        }
         Err(e) => return Err(Error::io("read", &file, e)),
     };
     let mut spec = WorkspaceSpec::parse(&text, &file)?;
@@ -97,12 +103,7 @@ fn build(
     let tasks_dir = staging.join("tasks");
     fs::create_dir(&tasks_dir).map_err(|e| Error::io("create", &tasks_dir, e))?;
     for t in spec.tasks.iter().filter(|t| !t.inputs.is_empty()) {
-        let dir = tasks_dir.join(&t.id);
-        fs::create_dir(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        for input in &t.inputs {
-            let name = spec::input_name(input).map_err(Error::Input)?;
-            copy_recursive(&spec::input_source(root, input), &dir.join(name))?;
-        }
+        copy_inputs(root, &t.inputs, &tasks_dir.join(&t.id))?;
     }
     let cores = spec
         .run
@@ -215,23 +216,23 @@ fn used_clusters(
     }
 }
 
+/// Checks every task's inputs by the rule for files crossing a boundary
+/// ([`crate::files::plan_copy`]): each exists, and neither it nor anything
+/// inside it (followed through links) leaves the workspace; no link loops,
+/// special files or non-UTF-8 names. Reads only.
 pub(super) fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Result<()> {
     let mut problems = Vec::new();
     for t in &spec.tasks {
         for input in &t.inputs {
             let src = spec::input_source(root, input);
-            match src.canonicalize() {
-                Err(_) => problems.push(format!(
+            if fs::symlink_metadata(&src).is_err() {
+                problems.push(format!(
                     "task \"{}\": inputs: \"{input}\" does not exist (looked for {}); create it or fix the path",
                     t.id,
                     src.display()
-                )),
-                Ok(real) if !real.starts_with(root) => problems.push(format!(
-                    "task \"{}\": inputs: \"{input}\" resolves to {} outside the workspace; inputs must stay inside it",
-                    t.id,
-                    real.display()
-                )),
-                Ok(_) => {}
+                ));
+            } else if let Err(m) = crate::files::plan_copy(root, &src) {
+                problems.push(format!("task \"{}\": inputs: \"{input}\": {m}", t.id));
             }
         }
     }
@@ -245,16 +246,18 @@ pub(super) fn check_inputs(root: &Path, spec: &WorkspaceSpec, file: &Path) -> Re
     }
 }
 
-pub(super) fn copy_recursive(src: &Path, dst: &Path) -> Result<()> {
-    let meta = fs::metadata(src).map_err(|e| Error::io("read", src, e))?;
-    if meta.is_dir() {
-        fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
-        for entry in fs::read_dir(src).map_err(|e| Error::io("read", src, e))? {
-            let entry = entry.map_err(|e| Error::io("read", src, e))?;
-            copy_recursive(&entry.path(), &dst.join(entry.file_name()))?;
-        }
-    } else {
-        fs::copy(src, dst).map_err(|e| Error::io("copy", src, e))?;
+/// Copies a task's inputs from the workspace `root` into its task directory
+/// `dir` (created), by the rule [`check_inputs`] checked.
+pub(super) fn copy_inputs(root: &Path, inputs: &[String], dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    for input in inputs {
+        let name = spec::input_name(input).map_err(Error::Input)?;
+        crate::files::copy_tree(
+            root,
+            &spec::input_source(root, input),
+            &dir.join(name),
+            &format!("inputs: \"{input}\""),
+        )?;
     }
     Ok(())
 }

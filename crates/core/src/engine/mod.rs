@@ -441,15 +441,14 @@ fn stage_upstream_files(run_dir: &Path, task_id: &str, spec: &TaskSpec) -> Resul
             continue;
         }
         for f in files {
-            let src = run_dir.join("tasks").join(up).join(f);
+            let up_dir = run_dir.join("tasks").join(up);
             let name = std::path::Path::new(f).file_name().unwrap_or_default();
-            if !src.is_file() {
-                return Err(Error::Input(format!(
-                    "files_from: task \"{up}\" did not produce {f} (looked for {})",
-                    src.display()
-                )));
-            }
-            std::fs::copy(&src, dir.join(name)).map_err(|e| Error::io("copy", &src, e))?;
+            let src = crate::files::regular_file_in(&up_dir, f).map_err(|m| {
+                Error::Input(format!(
+                    "files_from: task \"{up}\" did not produce {f} as a regular file inside its directory: {m}"
+                ))
+            })?;
+            crate::files::copy_file(&src, &dir.join(name))?;
         }
     }
     Ok(())

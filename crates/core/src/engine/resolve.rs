@@ -97,15 +97,15 @@ pub(super) fn resolve(
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
     for (up, names) in &files {
         for name in names {
-            let src = run_dir.join("tasks").join(up).join(name);
-            if !src.is_file() {
-                return Ok(Resolution::Fail(format!(
-                    "task \"{up}\" did not produce {name} (looked for {})",
-                    src.display()
-                )));
-            }
-            let dst = dir.join(refs::file_name(name));
-            std::fs::copy(&src, &dst).map_err(|e| Error::io("copy", &src, e))?;
+            let src = match crate::files::regular_file_in(&run_dir.join("tasks").join(up), name) {
+                Ok(src) => src,
+                Err(m) => {
+                    return Ok(Resolution::Fail(format!(
+                        "task \"{up}\" did not produce {name} as a regular file inside its directory: {m}"
+                    )))
+                }
+            };
+            crate::files::copy_file(&src, &dir.join(refs::file_name(name)))?;
         }
     }
     if resolved.template.is_some() && resolved.command.is_none() {

@@ -292,6 +292,14 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
                 continue;
             };
             match &r.kind {
+                Kind::File(name) => {
+                    if let Err(m) = matterstack_boundary::check_file_name(name) {
+                        problems.push(format!(
+                            "task \"{}\": {what}: files[{name:?}] of \"{}\": {m}; name a file inside the upstream task's directory, e.g. files[\"out.dat\"]",
+                            t.id, r.task
+                        ));
+                    }
+                }
                 Kind::Unknown(k) => problems.push(format!(
                     "task \"{}\": {what}: unknown field \"{k}\" of a task; use results.<field>, files[\"name\"], status or exit_code",
                     t.id

@@ -352,6 +352,8 @@ pub(crate) fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Ve
         for f in files {
             if let Err(e) = input_name(f) {
                 problems.push(format!("task \"{id}\": files_from.{up}: {e}"));
+            } else if let Err(e) = matterstack_boundary::check_file_name(f) {
+                problems.push(format!("task \"{id}\": files_from.{up}: {f:?}: {e}"));
             }
         }
     }

@@ -609,16 +609,37 @@ impl SlurmOperator {
         }
         let staging = first.run_dir.join(".fetch");
         let _ = std::fs::remove_dir_all(&staging);
-        self.transport.download(&run_root, &files, &staging)?;
-        for a in finished {
-            let got = staging.join(a.task_id).join(a.n.to_string());
-            let dest = AttemptFiles::new(a.run_dir, a.task_id, a.n);
-            move_contents(&got.join("work"), &dest.task_dir)?;
-            let _ = std::fs::remove_dir_all(got.join("work"));
-            move_contents(&got, &dest.dir)?;
-        }
+        let result = self
+            .transport
+            .download(&run_root, &files, &staging)
+            .map_err(Error::from)
+            .and_then(|()| {
+                // What a job left is not trusted: links (to a local directory or
+                // file) and special files never leave the staging directory.
+                let dropped = crate::files::drop_non_regular(&staging);
+                for a in finished {
+                    let got = staging.join(a.task_id).join(a.n.to_string());
+                    let dest = AttemptFiles::new(a.run_dir, a.task_id, a.n);
+                    let prefix = format!("{}/{}/", a.task_id, a.n);
+                    let mine: Vec<&str> = dropped
+                        .iter()
+                        .filter_map(|d| d.strip_prefix(&prefix))
+                        .collect();
+                    if !mine.is_empty() {
+                        std::fs::create_dir_all(&dest.dir)
+                            .map_err(|e| Error::io("create", &dest.dir, e))?;
+                        let note = dest.dir.join("dropped");
+                        std::fs::write(&note, format!("{}\n", mine.join("\n")))
+                            .map_err(|e| Error::io("write", &note, e))?;
+                    }
+                    crate::files::move_contents(&got.join("work"), &dest.task_dir)?;
+                    let _ = std::fs::remove_dir_all(got.join("work"));
+                    crate::files::move_contents(&got, &dest.dir)?;
+                }
+                Ok(())
+            });
         let _ = std::fs::remove_dir_all(&staging);
-        Ok(())
+        result
     }
 
     /// Fetches what the `finished` attempts left (see [`Self::fetch_many`]);
@@ -701,7 +722,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Relative paths of the regular files under `dir` (skipping `.attempts`).
+/// Relative paths of the regular files under `dir` (skipping `.attempts`
+/// and anything that is not a regular file or directory).
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
@@ -712,8 +734,13 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
         if path.file_name().is_some_and(|n| n == ".attempts") {
             continue;
         }
-        if path.is_dir() {
+        // Links are not followed (a task directory holds what `init` and the
+        // engine copied in, by the rule of `crate::files`).
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
             collect_files(root, &path, out)?;
+        } else if !ft.is_file() {
+            continue;
         } else if let Ok(rel) = path.strip_prefix(root) {
             out.push(rel.display().to_string());
         }
@@ -1007,24 +1034,6 @@ impl SlurmOperator {
         self.mark(&job_info_updates);
         Ok(observations)
     }
-}
-
-/// Moves every entry of `from` into `to` (created), replacing what is there.
-fn move_contents(from: &Path, to: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return Ok(());
-    };
-    std::fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
-    for e in entries.flatten() {
-        let target = to.join(e.file_name());
-        if target.is_dir() && e.path().is_dir() {
-            move_contents(&e.path(), &target)?;
-        } else {
-            std::fs::rename(e.path(), &target)
-                .map_err(|err| Error::io("move into", &target, err))?;
-        }
-    }
-    Ok(())
 }
 
 impl SlurmOperator {

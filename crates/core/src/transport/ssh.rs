@@ -257,6 +257,9 @@ impl Transport for SshTransport {
         let _ = std::fs::create_dir_all(to);
         let remote = remote_abs(self, from)?;
         let dst = format!("{}/", to.display());
+        // A job's symbolic links arrive as links (rsync -a never follows them
+        // here); the operator drops and records them before anything leaves
+        // the staging directory (`crate::files::drop_non_regular`).
         let mut args = Vec::new();
         if files.is_empty() {
             args.push(format!("{}:{}/", self.destination, remote));

@@ -3,6 +3,7 @@
 //! in `support`.
 
 mod bad_input;
+mod boundary_files;
 mod chains;
 mod cli;
 mod crash;

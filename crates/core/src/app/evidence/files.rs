@@ -192,10 +192,25 @@ fn kill_group(pid: u32) {
 }
 
 fn probe(path: &Path, timeout: Duration) -> std::result::Result<String, String> {
+    // A private, empty working directory: programs write files where they
+    // run (psi4 leaves timer.dat), and a shared temp directory is not ours.
+    let scratch = std::env::temp_dir().join(format!(
+        "ms-probe-{}-{}",
+        std::process::id(),
+        crate::store::now_ms()
+    ));
+    std::fs::create_dir(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    let result = probe_in(path, timeout, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn probe_in(path: &Path, timeout: Duration, dir: &Path) -> std::result::Result<String, String> {
     use std::os::unix::process::CommandExt;
     let mut child = Command::new(path)
         .arg("--version")
-        .current_dir(std::env::temp_dir())
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
