@@ -17,26 +17,72 @@ pub struct SshTransport {
     destination: String,
     args: Vec<String>,
     control_path: PathBuf,
+    /// Why the control-socket directory is not used (nothing runs then).
+    refused: Option<String>,
     retry: RetryPolicy,
 }
 
-/// Directory of control sockets: short, because a socket path must stay
-/// under ~104 bytes.
-pub fn control_dir() -> PathBuf {
+/// Directory of control sockets: `$XDG_RUNTIME_DIR/ms` (private to the user
+/// by design) when that is set and short enough, else `/tmp/ms-<uid>`; a
+/// socket path must stay under ~104 bytes. Created 0700; used only when it
+/// is a real directory (not a link) owned by this user that no one else can
+/// enter — another user could otherwise read or replace the sockets.
+pub fn control_dir() -> Result<PathBuf, String> {
     // SAFETY: getuid never fails.
     let uid = unsafe { libc::getuid() };
-    PathBuf::from(format!("/tmp/ms-{uid}"))
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.join("ms/").as_os_str().len() + 41 < 100);
+    let dir = match runtime {
+        Some(d) => d.join("ms"),
+        None => PathBuf::from(format!("/tmp/ms-{uid}")),
+    };
+    private_dir(&dir, uid)?;
+    Ok(dir)
+}
+
+/// Creates `dir` with mode 0700, or checks that the one there is a real
+/// directory owned by `uid` with no access for group or others.
+fn private_dir(dir: &Path, uid: u32) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+    let refuse = |why: String| {
+        Err(format!(
+            "control socket directory {}: {why}; remove it (or set XDG_RUNTIME_DIR to a private directory)",
+            dir.display()
+        ))
+    };
+    let m = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return refuse(format!("cannot create it: {e}")),
+    };
+    if !m.file_type().is_dir() {
+        return refuse("is not a directory (a link or a file)".into());
+    }
+    if m.uid() != uid {
+        return refuse(format!(
+            "is owned by uid {}, not by you (uid {uid})",
+            m.uid()
+        ));
+    }
+    if m.mode() & 0o077 != 0 {
+        return refuse(format!(
+            "has mode {:o}; it must be 700 (chmod 700 it)",
+            m.mode() & 0o777
+        ));
+    }
+    Ok(())
 }
 
 impl SshTransport {
-    /// A transport for `profile`. Creates the control-socket directory (0700).
+    /// A transport for `profile`. Creates the control-socket directory
+    /// (0700); when that directory is not safe to use, every command of
+    /// this transport fails with the reason (see [`control_dir`]).
     pub fn new(profile: &ClusterProfile) -> SshTransport {
-        let dir = control_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-        }
+        let (dir, refused) = match control_dir() {
+            Ok(d) => (d, None),
+            Err(e) => (PathBuf::from("/nonexistent"), Some(e)),
+        };
         let control_path = dir.join("%C");
         // The profile's own options come first: for ssh the first value of
         // an option wins, so users can override any default below.
@@ -77,6 +123,7 @@ impl SshTransport {
             destination: profile.destination(),
             args,
             control_path,
+            refused,
             retry: RetryPolicy::default(),
         }
     }
@@ -128,6 +175,7 @@ impl SshTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<CmdOutput, TransportError> {
+        self.check_control(label)?;
         log::record(&self.destination, label);
         let mut child = Command::new("ssh")
             .args(&self.args)
@@ -169,7 +217,19 @@ impl SshTransport {
         })
     }
 
+    fn check_control(&self, label: &str) -> Result<(), TransportError> {
+        match &self.refused {
+            Some(why) => Err(TransportError::Permanent {
+                host: self.destination.clone(),
+                label: label.into(),
+                detail: why.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn rsync(&self, label: &str, args: &[String]) -> Result<(), TransportError> {
+        self.check_control(label)?;
         log::record(&self.destination, label);
         let ssh = std::iter::once("ssh".to_string())
             .chain(self.args.iter().cloned())
@@ -283,4 +343,62 @@ fn remote_abs(t: &SshTransport, path: &str) -> Result<String, TransportError> {
     }
     let out = t.exec("resolve", &format!("printf %s {}", quote_path(path)), None)?;
     Ok(out.stdout)
+}
+
+#[cfg(test)]
+mod control_dir_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::private_dir;
+
+    fn uid() -> u32 {
+        // SAFETY: getuid never fails.
+        unsafe { libc::getuid() }
+    }
+
+    #[test]
+    fn f10_a_fresh_control_directory_is_created_0700() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("ms");
+        private_dir(&dir, uid()).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn f10_a_control_directory_others_can_enter_or_a_link_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let open = d.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = private_dir(&open, uid()).unwrap_err();
+        assert!(e.contains("mode 777") && e.contains("chmod 700"), "{e}");
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        let e = private_dir(&link, uid()).unwrap_err();
+        assert!(e.contains("not a directory"), "{e}");
+    }
+
+    #[test]
+    fn f10_a_control_directory_another_user_owns_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let theirs = d.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // As root the directory is given away; as anyone else, another
+        // uid is asked to own one of ours — the same check either way.
+        let other = if uid() == 0 {
+            let c = std::ffi::CString::new(theirs.to_str().unwrap()).unwrap();
+            // SAFETY: chown(2) on a path we created.
+            assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+            0
+        } else {
+            uid() + 1
+        };
+        let e = private_dir(&theirs, other).unwrap_err();
+        assert!(
+            e.contains("owned by uid") && e.contains("not by you"),
+            "{e}"
+        );
+    }
 }
