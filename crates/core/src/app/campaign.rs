@@ -70,7 +70,12 @@ impl Run {
         };
         let settings = match toml::from_str::<WorkspaceSpec>(&spec_toml) {
             Ok(s) => s.run,
-            Err(_) => return Ok(Round::Idle),
+            Err(e) => {
+                return self.pause_campaign(format!(
+                    "the run's stored workspace (the planner settings) no longer parses: {}; this run was made by another matterstack version or its store was edited — make a new run with `matterstack init`",
+                    e.message()
+                ))
+            }
         };
         let Some(planner) = settings.planner.clone() else {
             return Ok(Round::Idle);
@@ -333,40 +338,34 @@ fn call(
             c
         }
         Command::Argv(v) => {
-            let mut c = Process::new(&v[0]);
-            c.args(&v[1..]);
+            let Some((program, args)) = v.split_first() else {
+                return Err("planner = [] names no program".into());
+            };
+            let mut c = Process::new(program);
+            c.args(args);
             c
         }
     };
+    use std::os::unix::process::CommandExt;
+    // Its own process group: a timeout kills the planner and its children.
     let mut child = cmd
         .current_dir(cwd)
+        .process_group(0)
         .stdin(Stdio::from(stdin))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start it in {}: {e}", cwd.display()))?;
-    let mut out = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(o) = out.as_mut() {
-            let _ = o.read_to_string(&mut s);
-        }
-        s
-    });
-    let mut err = child.stderr.take();
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = err.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
+    let out = child.stdout.take();
+    let reader = std::thread::spawn(move || read_capped(out, MAX_PLANNER_OUTPUT));
+    let err = child.stderr.take();
+    let err_reader = std::thread::spawn(move || read_capped(err, 64 * 1024));
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st,
             Ok(None) if start.elapsed() > timeout => {
-                let _ = child.kill();
+                crate::operators::local::signal_group(child.id() as i32, libc::SIGKILL);
                 let _ = child.wait();
                 return Err(format!(
                     "it ran longer than {} s and was killed",
@@ -377,8 +376,8 @@ fn call(
             Err(e) => return Err(format!("cannot wait for it: {e}")),
         }
     };
-    let stdout = reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
+    let (stdout, too_long) = reader.join().unwrap_or_default();
+    let (stderr, _) = err_reader.join().unwrap_or_default();
     let tail = |s: &str| {
         let t = s.trim();
         let n = t.chars().count();
@@ -397,6 +396,12 @@ fn call(
             tail(&stderr)
         ));
     }
+    if too_long {
+        return Err(format!(
+            "it printed more than {} MiB; a planner answers with one JSON object of tasks",
+            MAX_PLANNER_OUTPUT >> 20
+        ));
+    }
     serde_json::from_str(stdout.trim()).map_err(|e| {
         format!(
             "it printed invalid JSON ({e}): {:?}; its stderr: {}",
@@ -404,6 +409,28 @@ fn call(
             tail(&stderr)
         )
     })
+}
+
+/// The most a planner may print (its answer is stored in the run).
+const MAX_PLANNER_OUTPUT: usize = 16 << 20;
+
+/// Reads a pipe to its end, keeping the first `cap` bytes (the rest is read
+/// and dropped, so the writer never blocks); says whether it was longer.
+fn read_capped(pipe: Option<impl Read>, cap: usize) -> (String, bool) {
+    let mut kept = Vec::new();
+    let mut longer = false;
+    if let Some(mut p) = pipe {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = p.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = cap.saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+            longer |= n > room;
+        }
+    }
+    (String::from_utf8_lossy(&kept).into_owned(), longer)
 }
 
 fn hex(bytes: &[u8]) -> String {

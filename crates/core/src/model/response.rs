@@ -28,12 +28,22 @@ pub fn check_schema(schema: &Value) -> Result<(), String> {
         .map_err(|e| format!("schema is not a valid JSON Schema: {e}"))
 }
 
+/// The most a response may hold: it is stored in the run (and rendered into
+/// downstream commands), so it stays small.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// Parses and validates a response against `schema`.
 ///
 /// Fails with a message naming what is wrong: not JSON, a missing or
 /// unknown field, a status other than COMPLETED/FAILED, or each schema
 /// violation with its JSON path.
 pub fn check(text: &str, schema: &Value) -> Result<Response, String> {
+    if text.len() > MAX_RESPONSE_BYTES {
+        return Err(format!(
+            "response is larger than the {} KiB a response may hold; put large data in a file the next task reads and answer with its name",
+            MAX_RESPONSE_BYTES >> 10
+        ));
+    }
     let v: Value =
         serde_json::from_str(text).map_err(|e| format!("response is not valid JSON: {e}"))?;
     let Value::Object(o) = &v else {

@@ -284,6 +284,15 @@ impl WorkspaceSpec {
         if self.run.cores == Some(0) {
             problems.push("[run] cores = 0: the core budget must be at least 1".to_string());
         }
+        match &self.run.planner {
+            Some(Command::Shell(s)) if s.trim().is_empty() => problems.push(
+                "[run] planner = \"\": empty; give the program to run, e.g. planner = \"python3 planner.py\"".to_string(),
+            ),
+            Some(Command::Argv(v)) if v.first().is_none_or(|p| p.trim().is_empty()) => problems.push(
+                format!("[run] planner = {v:?}: the array is empty or names no program; its first element is the program, e.g. planner = [\"python3\", \"planner.py\"]"),
+            ),
+            _ => {}
+        }
         let mut bad_ids = HashSet::new();
         for t in &self.tasks {
             if let Err(m) = ids::check_id("task", &t.id) {

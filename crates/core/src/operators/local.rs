@@ -135,7 +135,22 @@ fn observe(a: &AttemptRef<'_>) -> Observation {
         return obs;
     }
     let Some((pid, token)) = read_claim(&claim_path) else {
-        // Created but not yet written: the wrapper is between open and write.
+        // Created but not yet written: the wrapper is between open and
+        // write — unless the wrapper is gone and the claim has stayed empty
+        // or garbled past a grace period (a crash, a hand edit).
+        let wrapper_alive = a
+            .external_id
+            .and_then(|id| id.parse().ok())
+            .is_some_and(|pid| alive(pid, a.token));
+        let age = started_at.map_or(0, |s| crate::store::now_ms() - s);
+        if !wrapper_alive && age > CLAIM_GRACE_MS {
+            return Observation::Lost {
+                reason: format!(
+                    "{} is empty or unreadable and its wrapper process is gone; the attempt cannot be followed",
+                    claim_path.display()
+                ),
+            };
+        }
         return Observation::Running {
             external_id: None,
             started_at,
@@ -160,6 +175,10 @@ fn observe(a: &AttemptRef<'_>) -> Observation {
         reason: format!("process {pid} ended without writing an exit code (killed?)"),
     })
 }
+
+/// How long a claim may stay empty or unreadable with no wrapper alive
+/// before the attempt counts as lost.
+const CLAIM_GRACE_MS: i64 = 5_000;
 
 fn read_exit(files: &AttemptFiles, started_at: Option<i64>) -> Option<Observation> {
     let path = files.exit();
@@ -215,7 +234,9 @@ pub fn alive(pid: i32, token: &str) -> bool {
     }
 }
 
-fn signal_group(pid: i32, sig: i32) {
+/// Sends `sig` to the process group `pid` leads (a child spawned with
+/// `process_group(0)`): the program and every child it started.
+pub(crate) fn signal_group(pid: i32, sig: i32) {
     if pid > 1 {
         // SAFETY: plain syscall; a negative pid addresses the process group
         // the wrapper leads (it was spawned with its own group).

@@ -131,7 +131,7 @@ impl Store {
             .mode(0o600)
             .open(path)
             .map_err(|e| Error::io("create", path, e))?;
-        let mut store = Store::open(path)?;
+        let mut store = Store::connect(path)?;
         store.write(|tx| {
             tx.execute(
                 "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml)
@@ -165,6 +165,42 @@ impl Store {
                 path.display()
             )));
         }
+        let sql = |source| Error::Store {
+            path: path.to_path_buf(),
+            source,
+        };
+        let not_a_store = |why: &str| {
+            Error::Input(format!(
+                "{}: {why}, not a matterstack store; it was left as it is (a run's state.sqlite is made by `matterstack init`)",
+                path.display()
+            ))
+        };
+        let mut header = [0u8; 16];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut header))
+            .map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            return Err(not_a_store("empty"));
+        }
+        if n < 16 || &header != b"SQLite format 3\0" {
+            return Err(not_a_store("not an SQLite database"));
+        }
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        if version == 0 {
+            return Err(not_a_store(
+                "an SQLite database without matterstack's schema",
+            ));
+        }
+        drop(conn);
+        Store::connect(path)
+    }
+
+    /// Connects to the store at `path` and brings its schema up to date.
+    fn connect(path: &Path) -> Result<Store> {
         let sql = |source| Error::Store {
             path: path.to_path_buf(),
             source,

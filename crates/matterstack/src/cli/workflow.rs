@@ -61,9 +61,28 @@ pub fn resume(run: PathBuf) -> Result<ExitCode> {
 }
 
 pub fn respond(a: RespondArgs) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&a.file).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         matterstack_core::Error::Input(format!("--file {}: cannot read it: {e}", a.file.display()))
-    })?;
+    };
+    // Read one byte past the limit: the check names the size, and a huge
+    // file is never read whole.
+    let limit = matterstack_core::model::response::MAX_RESPONSE_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    std::fs::File::open(&a.file)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    let text = if bytes.len() as u64 == limit {
+        // Refused by its size in `respond`.
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        String::from_utf8(bytes).map_err(|_| {
+            matterstack_core::Error::Input(format!(
+                "--file {}: not UTF-8 text; a response is a JSON file",
+                a.file.display()
+            ))
+        })?
+    };
     let path = Run::open(&a.run)?
         .respond(&a.task, &text)
         .context("response refused; the task is still waiting")?;

@@ -8,6 +8,7 @@ mod chains;
 mod cli;
 mod crash;
 mod evidence;
+mod hardening;
 mod mbe;
 mod quoting;
 mod remote_records;
