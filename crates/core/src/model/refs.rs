@@ -194,6 +194,40 @@ pub fn task_refs(t: &TaskSpec) -> BTreeSet<Ref> {
     refs
 }
 
+/// The longest expression (a `when`, or one `{{ … }}` / `{% … %}` of a
+/// text) a workspace may hold: real ones are a line; much longer ones only
+/// come from generators gone wrong or hostile input, and nest deep enough to
+/// exhaust the stack of the expression compiler.
+pub const MAX_EXPRESSION_LEN: usize = 1024;
+
+/// Why `text` (a `when` or a templated text) holds an expression too long
+/// to compile, if it does.
+pub fn expression_problem(text: &str) -> Option<String> {
+    let longest = if text.contains("{{") || text.contains("{%") {
+        let mut longest = 0;
+        let mut rest = text;
+        while let Some(i) = rest.find(['{']) {
+            rest = &rest[i + 1..];
+            let close = match rest.as_bytes().first() {
+                Some(b'{') => "}}",
+                Some(b'%') => "%}",
+                _ => continue,
+            };
+            let end = rest.find(close).unwrap_or(rest.len());
+            longest = longest.max(end);
+            rest = &rest[end.min(rest.len())..];
+        }
+        longest
+    } else {
+        text.len()
+    };
+    (longest > MAX_EXPRESSION_LEN).then(|| {
+        format!(
+            "an expression of {longest} characters is longer than the {MAX_EXPRESSION_LEN} allowed; compute the value in an upstream task and refer to its result"
+        )
+    })
+}
+
 /// True when the task needs resolving before it runs (it references
 /// upstream values, has a condition, or is a sweep point whose values look
 /// like template text and so are given to the render as data, see
@@ -238,6 +272,16 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
     }
     let mut problems = Vec::new();
     for t in tasks.iter_mut() {
+        let too_big = texts(t)
+            .into_iter()
+            .chain(t.when.as_deref())
+            .find_map(expression_problem);
+        if let Some(m) = too_big {
+            // Checked first: a huge expression would exhaust the stack of
+            // the expression compiler below.
+            problems.push(format!("task \"{}\": {m}", t.id));
+            continue;
+        }
         if let Some(w) = &t.when {
             if let Err(e) = minijinja::Environment::new().compile_expression(w) {
                 problems.push(format!(

@@ -49,7 +49,13 @@ pub fn parse_walltime_secs(text: &str) -> Result<u64, String> {
     if t.is_empty() {
         return Err(bad());
     }
-    let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
+    // Bounded, so the sums below cannot overflow (any real limit is far less).
+    let num = |s: &str| {
+        s.parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 1_000_000_000)
+            .ok_or_else(bad)
+    };
     let secs = if let Some(last) = t.chars().last().filter(|c| c.is_ascii_alphabetic()) {
         let n = num(&t[..t.len() - 1])?;
         match last.to_ascii_lowercase() {
