@@ -107,6 +107,12 @@ pub struct TaskSpec {
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of secrets (tokens, passwords) the task gets as environment
+    /// variables, read from matterstack's own environment at launch. Only
+    /// the names are kept: the values never reach the store, evidence,
+    /// events, logs or a file on a cluster (see `docs/SECURITY.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_env: Vec<String>,
     /// Workspace-relative files or directories copied into the task directory.
     #[serde(default)]
     pub inputs: Vec<String>,
@@ -397,6 +403,15 @@ pub(crate) fn task_problems(t: &TaskSpec, budget: Option<u32>, problems: &mut Ve
     for name in t.env.keys() {
         if let Err(e) = ids::check_env_name(name) {
             problems.push(format!("task \"{id}\": env: {e}"));
+        }
+    }
+    for name in &t.secret_env {
+        if let Err(e) = ids::check_env_name(name) {
+            problems.push(format!("task \"{id}\": secret_env: {e}"));
+        } else if t.env.contains_key(name) {
+            problems.push(format!(
+                "task \"{id}\": secret_env: \"{name}\" is also in env; a secret's value comes from matterstack's environment, remove it from env"
+            ));
         }
     }
     let mut names = HashSet::new();

@@ -60,6 +60,7 @@ impl Operator for LocalOperator {
             .command
             .as_ref()
             .ok_or_else(|| Error::Input(format!("task \"{}\" has no command", a.task_id)))?;
+        let secrets = super::secret_values(task)?;
         let files = AttemptFiles::new(a.run_dir, a.task_id, a.n);
         fs::create_dir_all(&files.dir).map_err(|e| Error::io("create", &files.dir, e))?;
         let mut cmd = Process::new("/bin/sh");
@@ -68,6 +69,7 @@ impl Operator for LocalOperator {
             .arg(format!("matterstack-attempt:{}", a.token))
             .current_dir(&files.task_dir)
             .envs(&task.env)
+            .envs(secrets)
             .env("MATTERSTACK_RUN_DIR", a.run_dir)
             .env("MATTERSTACK_TASK_ID", a.task_id)
             .env("MATTERSTACK_ATTEMPT", a.n.to_string())

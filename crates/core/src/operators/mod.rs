@@ -266,3 +266,33 @@ impl AttemptFiles {
         self.dir.join("stderr")
     }
 }
+
+/// The values of a task's `secret_env`, read from matterstack's own
+/// environment at launch. The values go to the program only (a child's
+/// environment, or a 0600 file a job reads and deletes); a missing one
+/// fails the launch, naming the variable (never a value).
+pub(crate) fn secret_values(task: &TaskSpec) -> Result<Vec<(String, String)>> {
+    let missing: Vec<&str> = task
+        .secret_env
+        .iter()
+        .filter(|n| std::env::var_os(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Input(format!(
+            "secret_env: {} not set in matterstack's environment; export {} where `matterstack step` runs and `matterstack retry` the task",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    task.secret_env
+        .iter()
+        .map(|n| {
+            std::env::var(n).map(|v| (n.clone(), v)).map_err(|_| {
+                Error::Input(format!(
+                    "secret_env: {n} is not UTF-8 text in matterstack's environment"
+                ))
+            })
+        })
+        .collect()
+}

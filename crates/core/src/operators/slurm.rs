@@ -101,6 +101,10 @@ pub struct JobInfo {
     pub run_uid: Option<String>,
 }
 
+/// The file (in a job's project directory, 0600) that carries its
+/// `secret_env` values until the job script reads and deletes it.
+const SECRETS_FILE: &str = "secrets";
+
 /// Runs attempts as SLURM jobs on one cluster.
 pub struct SlurmOperator {
     run_id: String,
@@ -225,8 +229,18 @@ impl SlurmOperator {
 
     /// Runs a scheduler command through the rate limiter.
     fn scheduler(&self, label: &str, script: &str) -> Result<crate::transport::CmdOutput> {
+        self.scheduler_with(label, script, None)
+    }
+
+    /// [`Self::scheduler`] with data for the script's stdin.
+    fn scheduler_with(
+        &self,
+        label: &str,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<crate::transport::CmdOutput> {
         self.limiter.borrow_mut().take();
-        Ok(self.transport.exec(label, script, None)?)
+        Ok(self.transport.exec(label, script, stdin)?)
     }
 
     /// The project and scratch roots, `~` resolved on the cluster.
@@ -383,6 +397,14 @@ impl SlurmOperator {
             ));
         }
         setup.push(running);
+        if !task.secret_env.is_empty() {
+            // The secrets arrive as a 0600 file beside the script (written
+            // from ssh's stdin at submission, see `launch`); read, then gone.
+            setup.push(format!(
+                "if [ -f {f} ]; then . {f}; rm -f {f}; fi",
+                f = quote(&format!("{p}/{SECRETS_FILE}"))
+            ));
+        }
         // A job chained behind live upstream jobs (afterok) takes their
         // files from their project directories, where their job scripts
         // copied their scratch when they ended.
@@ -768,10 +790,25 @@ impl Operator for SlurmOperator {
 
     fn launch(&self, a: &AttemptRef<'_>, task: &TaskSpec) -> Result<Launched> {
         let name = job_name(a.task_id, a.token).map_err(|e| Error::Input(e.to_string()))?;
+        let secrets = super::secret_values(task)?;
         let Prepared { p, s, write, .. } = self.prepare(a, task, &name)?;
-        // Directories, job script, job_info.json and sbatch: one remote command.
+        // Secrets travel on ssh's stdin, never in a command line or script.
+        let (secret_write, stdin) = if secrets.is_empty() {
+            (String::new(), None)
+        } else {
+            let text: String = secrets
+                .iter()
+                .map(|(k, v)| format!("export {k}={}\n", quote(v)))
+                .collect();
+            (
+                format!("cat > {}\n", quote(&format!("{p}/{SECRETS_FILE}"))),
+                Some(text.into_bytes()),
+            )
+        };
+        // Directories, job script, job_info.json and sbatch: one remote
+        // command; everything it writes is the user's alone (umask 077).
         let submit = format!(
-            "set -e\n{write}\nrm -f {array}\ncd {pq}\nset +e\n{start}",
+            "umask 077\nset -e\n{write}\n{secret_write}rm -f {array}\ncd {pq}\nset +e\n{start}",
             array = quote(&format!("{p}/{ARRAY_FILE}")),
             start = if self.direct {
                 // Run where SLURM would (--chdir is only a comment to bash).
@@ -794,7 +831,7 @@ impl Operator for SlurmOperator {
             (_, Some(_)) => "qsub",
             _ => "sbatch",
         };
-        let out = self.scheduler(label, &submit)?;
+        let out = self.scheduler_with(label, &submit, stdin.as_deref())?;
         if let Some(why) = ownership::refused(&out) {
             return Err(Error::Scheduler(why));
         }

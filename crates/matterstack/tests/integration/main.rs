@@ -13,6 +13,7 @@ mod mbe;
 mod quoting;
 mod remote_records;
 mod restart;
+mod secrets;
 mod slurm;
 mod support;
 mod sweeps;

@@ -268,12 +268,23 @@ pub fn write_bundle(run_dir: &Path, name: &str, files: &[(&str, String)]) -> Res
     let staging = run_dir.join(format!(".{name}-new-{stamp}"));
     let old = run_dir.join(format!(".{name}-old-{stamp}"));
     let dest = run_dir.join(name);
-    let built = fs::create_dir(&staging)
+    // The bundle is the user's alone: 0700 directory, 0600 files (it names
+    // paths, hosts and environment variable values).
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let built = fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&staging)
         .map_err(|e| Error::io("create", &staging, e))
         .and_then(|()| {
             for (file, text) in files {
                 let p = staging.join(file);
-                fs::write(&p, text).map_err(|e| Error::io("write", &p, e))?;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&p)
+                    .and_then(|mut f| io::Write::write_all(&mut f, text.as_bytes()))
+                    .map_err(|e| Error::io("write", &p, e))?;
             }
             Ok(())
         });

@@ -61,6 +61,10 @@ impl SlurmOperator {
     }
 
     fn shape(&self, task: &TaskSpec) -> Option<Shape> {
+        if !task.secret_env.is_empty() {
+            // Secrets travel with one submission each (see `launch`).
+            return None;
+        }
         let r = self.resources(task);
         Some(Shape {
             sweep: task.sweep_of.clone()?,
