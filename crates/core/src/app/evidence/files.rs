@@ -194,10 +194,13 @@ fn kill_group(pid: u32) {
 fn probe(path: &Path, timeout: Duration) -> std::result::Result<String, String> {
     // A private, empty working directory: programs write files where they
     // run (psi4 leaves timer.dat), and a shared temp directory is not ours.
+    // Probes run in parallel: a counter keeps their directories apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let scratch = std::env::temp_dir().join(format!(
-        "ms-probe-{}-{}",
+        "ms-probe-{}-{}-{}",
         std::process::id(),
-        crate::store::now_ms()
+        crate::store::now_ms(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::create_dir(&scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
