@@ -436,3 +436,38 @@ fn read_capped(pipe: Option<impl Read>, cap: usize) -> (String, bool) {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f12_a_stored_spec_that_no_longer_parses_pauses_the_campaign_with_the_reason() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(
+            ws.path().join("matterstack.toml"),
+            "[run]\nplanner = \"echo '{\\\"done\\\": true}'\"\n[[tasks]]\nid = \"t\"\ncommand = \"true\"\n",
+        )
+        .unwrap();
+        let dir = crate::app::init(ws.path(), &Default::default()).unwrap();
+        let mut run = Run::open(&dir).unwrap();
+        run.store()
+            .write(|tx| {
+                tx.execute("UPDATE run SET spec_toml = 'tasks = [[ broken'", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let done = run.store().write(|tx| {
+            tx.execute("UPDATE tasks SET status = 'COMPLETED'", [])?;
+            Ok(())
+        });
+        done.unwrap();
+        let round = run.plan_next().unwrap();
+        let Round::Paused(why) = round else {
+            panic!("the campaign stayed idle: {round:?}");
+        };
+        assert!(why.contains("no longer parses"), "{why}");
+        let paused = run.store().read(|tx| Ok(tx.paused()?)).unwrap();
+        assert!(paused.is_some_and(|p| p.contains("no longer parses")));
+    }
+}
