@@ -66,7 +66,9 @@ pub fn parse(text: &str) -> ParsedOutput {
         } else if t.contains("OPT END - FAILED") || t.contains("OPT END - NOT CONVERGED") {
             out.set("opt_converged", false);
             out.err(format!("CRYSTAL optimisation failed: {t}"));
-        } else if t.contains("ENERGY BAND GAP:") {
+        } else if t.contains("BAND GAP:") {
+            // `DIRECT/INDIRECT ENERGY BAND GAP:` per SCF; the optimised
+            // geometry's bare `BAND GAP:` after OPT END. The last one wins.
             if let Some(g) = num_after(t, "BAND GAP:") {
                 out.set("band_gap_ev", g);
             }

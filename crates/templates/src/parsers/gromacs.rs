@@ -22,17 +22,28 @@ pub fn parse(text: &str) -> ParsedOutput {
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
         if out.version.is_none() {
-            if let Some(v) = after(t, "GROMACS:      gmx mdrun, version") {
-                out.version = Some(v.to_string());
-            } else if t.starts_with(":-) GROMACS - gmx") {
+            // `GROMACS:      gmx mdrun, version 2018.1` (5.x: `VERSION 5.1.4`, other
+            // spacing) or the banner `:-) GROMACS - gmx mdrun, VERSION 5.1.4 (-:`.
+            let program_line = (t.starts_with("GROMACS:") && t.contains("gmx"))
+                || t.starts_with(":-) GROMACS - gmx");
+            if program_line {
                 out.version = t
                     .trim_end_matches("(-:")
-                    .rsplit(',')
-                    .next()
-                    .map(|v| v.trim().to_string());
+                    .rsplit_once(',')
+                    .map(|(_, v)| v.trim())
+                    .map(|v| {
+                        v.strip_prefix("version ")
+                            .or_else(|| v.strip_prefix("VERSION "))
+                            .unwrap_or(v)
+                            .trim()
+                            .to_string()
+                    })
+                    .filter(|v| !v.is_empty());
             }
         }
-        if t.starts_with("Step") && t.ends_with("Time") && !in_averages {
+        // The frame header: `Step Time` (2016+) or `Step Time Lambda` (5.x).
+        let frame_header = t.starts_with("Step") && (t.ends_with("Time") || t.ends_with("Lambda"));
+        if frame_header && !in_averages {
             if let Some(step) = lines
                 .get(i + 1)
                 .and_then(|l| l.split_whitespace().next())

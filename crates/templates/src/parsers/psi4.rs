@@ -20,20 +20,18 @@ pub fn parse(text: &str) -> ParsedOutput {
     let mut iterations: Option<i64> = None;
     let mut not_converged = None;
     let mut exception = None;
+    let mut opt_failed = false;
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        if out.version.is_none() {
-            if let Some(v) = t
-                .strip_prefix("Psi4 ")
-                .and_then(|r| r.strip_suffix(" release"))
-            {
-                out.version = Some(v.trim().to_string());
-            }
+        if out.version.is_none() && i < 40 {
+            out.version = banner_version(t);
         }
         if let Some(e) = t.strip_prefix("@matterstack current energy:") {
             tagged = num(e);
         } else if is_total_energy_line(t) {
             final_energy = num_after(t, "=");
+        } else if let Some(e) = method_energy(t) {
+            final_energy = Some(e);
         } else if t.starts_with('@') && t.contains("Final Energy:") {
             last_final = num_after(t, "Final Energy:");
         } else if t.starts_with('@') && t.contains(" iter ") {
@@ -50,16 +48,29 @@ pub fn parse(text: &str) -> ParsedOutput {
             if let Some(e) = num_after(t, "=") {
                 out.set("nuclear_repulsion_energy", e);
             }
-        } else if t.starts_with("Energy and wave function converged") {
+        } else if t.starts_with("Energy and wave function converged")
+            || t == "Energy converged."
+            || t.starts_with("**** Optimization is complete!")
+            || t.starts_with("Optimization is complete!")
+        {
             out.converged = Some(true);
+        } else if t.starts_with("Could not converge backtransformation") {
+            // optking's internal fallback ("Using first guess instead"), not a failure.
+        } else if t.starts_with("Optimizer: Did not converge!") {
+            out.converged = Some(false);
+            not_converged.get_or_insert_with(|| t.to_string());
+            opt_failed = true;
         } else if t.contains("Could not converge") || t.contains("did not converge") {
             out.converged = Some(false);
             not_converged.get_or_insert_with(|| t.to_string());
         } else if t.starts_with("Psi4 wall time for execution:") {
             out.wall_time_s = after(t, "execution:").and_then(hms);
-        } else if t.starts_with("*** Psi4 exiting successfully") {
+        } else if t
+            .to_ascii_lowercase()
+            .starts_with("*** psi4 exiting successfully")
+        {
             out.normal_termination = true;
-        } else if t.starts_with("-Total Gradient:") {
+        } else if t.eq_ignore_ascii_case("-Total Gradient:") {
             let mut rows = Vec::new();
             for l in lines.iter().skip(i + 3) {
                 let f: Vec<&str> = l.split_whitespace().collect();
@@ -88,7 +99,8 @@ pub fn parse(text: &str) -> ParsedOutput {
         out.set("scf_iterations", n);
     }
     if let Some(m) = not_converged {
-        out.err(format!("psi4 SCF did not converge: {m}"));
+        let what = if opt_failed { "optimisation" } else { "SCF" };
+        out.err(format!("psi4 {what} did not converge: {m}"));
     }
     if let Some(e) = exception {
         out.err(format!("psi4 error: {e}"));
@@ -105,6 +117,56 @@ fn is_total_energy_line(t: &str) -> bool {
         return rest.trim_start().starts_with('=');
     }
     t.starts_with("* ") && t.contains(" total energy") && t.contains('=')
+}
+
+/// The version of the banner line: `Psi4 1.2.1 release`, `Psi4 1.0.54 Driver`,
+/// `Psi4 1.4a2.dev297` (development builds), not `Psi4 started on: …`.
+fn banner_version(t: &str) -> Option<String> {
+    let mut words = t.split_whitespace();
+    if words.next()? != "Psi4" {
+        return None;
+    }
+    let v = words.next()?;
+    let rest: Vec<&str> = words.collect();
+    let tail_ok = matches!(rest.as_slice(), [] | ["release"] | ["Driver"]);
+    (v.starts_with(|c: char| c.is_ascii_digit()) && tail_ok).then(|| v.to_string())
+}
+
+/// The total energy of a post-SCF method, as its module prints it:
+/// `*   DC-06 Total Energy = …`, `DF-MP2 Total Energy (a.u.) : …` (OCC),
+/// `Total DF-MP2-F12/3C(FIX) Energy: …`; not the SCS/SOS variants.
+fn method_energy(t: &str) -> Option<f64> {
+    let body = t.trim_start_matches(['*', ' ']);
+    let first = body.split_whitespace().next()?;
+    if first.starts_with("SCS") || first.starts_with("SOS") || first.contains("SCS-") {
+        return None;
+    }
+    if let Some((head, value)) = body.split_once(" Total Energy (a.u.)") {
+        if !head.is_empty() && !head.contains(' ') {
+            return num(value
+                .trim_start()
+                .strip_prefix(':')?
+                .split_whitespace()
+                .next()?);
+        }
+    }
+    if let Some(rest) = body.strip_prefix("Total ") {
+        let (method, value) = rest.split_once(" Energy:")?;
+        if !method.is_empty() && !method.contains(' ') && method != "SCF" {
+            return num(value.split_whitespace().next()?);
+        }
+    }
+    if t.starts_with('*') {
+        let (head, value) = body.split_once(" Total Energy")?;
+        if !head.is_empty() && !head.contains(' ') {
+            return num(value
+                .trim_start()
+                .strip_prefix('=')?
+                .split_whitespace()
+                .next()?);
+        }
+    }
+    None
 }
 
 fn is_exception_line(t: &str) -> bool {

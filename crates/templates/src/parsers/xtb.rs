@@ -67,6 +67,19 @@ pub fn parse(text: &str) -> ParsedOutput {
                     break;
                 }
             }
+        } else if let Some(what) = t.strip_prefix("[WARNING]") {
+            // A block: `[WARNING] Runtime exception occurred` and its `-n- …` lines.
+            let detail: Vec<&str> = lines
+                .iter()
+                .skip(i + 1)
+                .map(|l| l.trim())
+                .take_while(|l| l.starts_with('-'))
+                .collect();
+            out.warn(
+                format!("{} {}", what.trim(), detail.join(" "))
+                    .trim()
+                    .to_string(),
+            );
         } else if t.starts_with("#WARNING!") || t.to_ascii_lowercase().starts_with("warning") {
             out.warn(t);
         }
