@@ -10,6 +10,7 @@ mod external;
 mod init;
 mod logs;
 pub mod mbe;
+pub mod parse;
 pub mod restart;
 mod status;
 pub mod submit;

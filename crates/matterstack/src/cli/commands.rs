@@ -151,6 +151,11 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Template(c) => super::template::dispatch(c),
         Cmd::Mbe(c) => super::mbe::dispatch(c),
         Cmd::ExportEvidence(a) => super::evidence::dispatch(a),
+        Cmd::Parse {
+            program,
+            file,
+            json,
+        } => parse(&program, &file, json),
         Cmd::Sync {
             cluster,
             into,
@@ -291,4 +296,55 @@ fn logs(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `parse PROGRAM FILE [--json]`.
+fn parse(program: &str, file: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let p = app::parse::parse_file(program, file)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+    } else {
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        println!("program      {} {}", p.program, or_dash(p.version.clone()));
+        println!(
+            "final energy {}",
+            p.final_energy.map_or("-".into(), |e| format!(
+                "{e} {}",
+                p.energy_unit.clone().unwrap_or_default()
+            ))
+        );
+        println!(
+            "converged    {}",
+            or_dash(
+                p.converged
+                    .map(|c| if c { "yes".into() } else { "no".into() })
+            )
+        );
+        println!(
+            "terminated   {}",
+            if p.normal_termination {
+                "normally"
+            } else {
+                "not (yet): no normal-termination line"
+            }
+        );
+        if p.wall_time_s.is_some() || p.cpu_time_s.is_some() {
+            println!(
+                "time         wall {} s, cpu {} s",
+                or_dash(p.wall_time_s.map(|t| t.to_string())),
+                or_dash(p.cpu_time_s.map(|t| t.to_string()))
+            );
+        }
+        for w in &p.warnings {
+            println!("warning      {w}");
+        }
+        if let Some(e) = &p.error {
+            println!("error        {e}");
+        }
+    }
+    Ok(if p.error.is_some() {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

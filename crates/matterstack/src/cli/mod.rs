@@ -2,7 +2,8 @@
 //! and presents the result; no decisions are made here.
 //!
 //! Exit codes: 0 success; 1 a run finished unsuccessfully or a runtime error
-//! (IO, store); 2 bad input (invalid workspace, unknown task, bad flag).
+//! (IO, store); 2 bad input (invalid workspace, unknown task, bad flag);
+//! 3 a run paused or waiting on people; 4 `parse`: the output reports a failure.
 
 mod cluster;
 mod commands;
@@ -155,6 +156,26 @@ enum Cmd {
     Mbe(mbe::MbeCmd),
     /// Write the run's evidence bundle: evidence.json, report.md, report.html.
     ExportEvidence(evidence::ExportArgs),
+    /// Run an output parser on any file (an old output, a running job's partial one).
+    #[command(
+        after_help = "Prints the energy, convergence, termination, version, timings, warnings and the
+program's error; --json prints every field, program-specific values included.
+Exit status 0 when the output reports no failure, 4 when it does (SCF not converged,
+an error), 2 for an unknown program or an unreadable file.
+
+Example:
+  matterstack parse psi4 runs/r1/tasks/opt/output.dat
+  matterstack parse gromacs md.log --json | jq .values.ns_per_day"
+    )]
+    Parse {
+        /// The program whose output it is: crystal, gromacs, namd, psi4, xtb.
+        program: String,
+        /// The output file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the record of jobs from the job_info.json files on a cluster.
     #[command(
         after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"

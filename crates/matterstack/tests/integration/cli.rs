@@ -324,7 +324,7 @@ fn every_command_has_help_with_an_example() {
     for cmd in [
         "init", "step", "run", "status", "cancel", "retry", "logs", "explain", "sync",
     ] {
-        let out = crate::support::ms_in(std::path::Path::new("."), &[cmd, "--help"]);
+        let out = ms_in(std::path::Path::new("."), &[cmd, "--help"]);
         assert_eq!(out.code, 0, "{cmd}");
         assert!(
             out.stdout.contains("Example"),
@@ -492,4 +492,37 @@ fn explain_says_what_a_task_waits_on_and_what_went_wrong() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn parse_reads_a_real_output_and_exits_4_when_it_reports_a_failure_2_on_bad_input() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata/parsers");
+    let cwd = tempfile::tempdir().unwrap();
+    let ok = corpus.join("psi4/psi4-1.2.1_dvb_sp_rhf.out");
+    let out = ms_in(cwd.path(), &["parse", "psi4", ok.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("psi4 1.2.1") && out.stdout.contains("-379.7701115144373 hartree"),
+        "{}",
+        out.stdout
+    );
+    let out = ms_in(
+        cwd.path(),
+        &["parse", "psi4", ok.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["values"]["scf_iterations"], 8);
+    assert_eq!(v["converged"], true);
+    let failed = corpus.join("psi4/psi4-beta5_dvb_gopt_unconverged.out");
+    let out = ms_in(cwd.path(), &["parse", "psi4", failed.to_str().unwrap()]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stdout.contains("did not converge"), "{}", out.stdout);
+    let out = ms_in(cwd.path(), &["parse", "vasp", ok.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("psi4, xtb"), "{}", out.stderr);
+    let out = ms_in(cwd.path(), &["parse", "psi4", "missing.out"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("missing.out"), "{}", out.stderr);
 }
