@@ -122,3 +122,30 @@ fn every_real_output_in_the_corpus_parses_as_its_manifest_says() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn a_complete_output_is_not_partial_and_its_first_half_is() {
+    let text = std::fs::read_to_string(corpus().join("manifest.json")).unwrap();
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for e in &entries {
+        if e["expect"]["normal_termination"] != Value::Bool(true) || e["expect_failed"] == true {
+            continue;
+        }
+        let (file, program) = (e["file"].as_str().unwrap(), e["program"].as_str().unwrap());
+        let bytes = std::fs::read(corpus().join(file)).unwrap();
+        let whole = String::from_utf8_lossy(&bytes);
+        assert!(!parse_output(program, &whole).unwrap().partial, "{file}");
+        let half: String = whole.chars().take(whole.chars().count() / 2).collect();
+        let p = parse_output(program, &half).unwrap();
+        assert!(
+            p.partial || p.error.is_some(),
+            "{file}: its first half is not partial"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 40,
+        "only {checked} complete outputs in the corpus"
+    );
+}

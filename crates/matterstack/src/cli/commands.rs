@@ -324,8 +324,10 @@ fn parse(program: &str, file: &std::path::Path, json: bool) -> Result<ExitCode> 
             "terminated   {}",
             if p.normal_termination {
                 "normally"
+            } else if p.partial {
+                "not yet: the output stops before the program's end (partial)"
             } else {
-                "not (yet): no normal-termination line"
+                "no: no normal-termination line"
             }
         );
         if p.wall_time_s.is_some() || p.cpu_time_s.is_some() {

@@ -37,6 +37,10 @@ pub struct ParsedOutput {
     pub converged: Option<bool>,
     /// The program printed its normal-termination marker.
     pub normal_termination: bool,
+    /// The output stops before the program's end (a running job's output, or
+    /// one cut off by a kill) and reports no error: what it holds so far.
+    #[serde(default)]
+    pub partial: bool,
     /// Wall-clock seconds reported by the program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wall_time_s: Option<f64>,
@@ -112,6 +116,10 @@ pub fn parse_output(program: &str, text: &str) -> Option<ParsedOutput> {
     if text.trim().is_empty() && out.error.is_none() {
         out.error = Some(format!("{program} output is empty"));
     }
+    // xtb prints "normal termination" on stderr; its stdout ends with the
+    // total timing block.
+    let ended = out.normal_termination || (program == "xtb" && out.cpu_time_s.is_some());
+    out.partial = out.error.is_none() && !ended;
     Some(out)
 }
 
