@@ -149,3 +149,55 @@ fn a_complete_output_is_not_partial_and_its_first_half_is() {
         "only {checked} complete outputs in the corpus"
     );
 }
+
+#[test]
+fn the_series_end_where_the_final_values_say() {
+    let text = std::fs::read_to_string(corpus().join("manifest.json")).unwrap();
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let (mut scf, mut md) = (0, 0);
+    for e in &entries {
+        let (file, program) = (e["file"].as_str().unwrap(), e["program"].as_str().unwrap());
+        let bytes = std::fs::read(corpus().join(file)).unwrap();
+        let p = parse_output(program, &String::from_utf8_lossy(&bytes)).unwrap();
+        let last = |name: &str| {
+            p.series
+                .get(name)
+                .and_then(|s| s.rows.last().cloned())
+                .unwrap_or_else(|| panic!("{file}: no {name} series"))
+        };
+        match program {
+            "psi4" if e["expect"]["values.scf_iterations"].is_number() => {
+                let row = last("scf");
+                assert_eq!(
+                    Some(row[0] as i64),
+                    e["expect"]["values.scf_iterations"].as_i64(),
+                    "{file}: the scf series ends at the last iteration"
+                );
+                scf += 1;
+            }
+            "gromacs" if e["expect"]["values.final_step"].is_number() => {
+                let row = if p.series.contains_key("md") {
+                    last("md")
+                } else {
+                    let r = last("em");
+                    vec![r[0], f64::NAN, r[1]]
+                };
+                assert_eq!(
+                    Some(row[0] as i64),
+                    e["expect"]["values.final_step"].as_i64(),
+                    "{file}"
+                );
+                let potential = e["expect"]["values.energies.Potential"].as_f64();
+                if let Some(want) = potential {
+                    assert!(
+                        (row[2] - want).abs() <= 1e-9 * want.abs(),
+                        "{file}: {row:?}"
+                    );
+                }
+                md += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(scf >= 10 && md >= 5, "scf {scf}, md {md}");
+}

@@ -1,14 +1,16 @@
 //! GROMACS `mdrun` log (`<deffnm>.log`) or `grompp`/`mdrun` terminal output.
 //!
 //! Values: `energies` (the last step's energy terms, kJ/mol), `final_step`,
-//! `max_force` and `max_force_atom` (energy minimisation), `ns_per_day`.
+//! `max_force` and `max_force_atom` (energy minimisation), `ns_per_day`. Series: `md`
+//! (step, time, potential, kinetic energy, temperature of every energy frame) or, for an
+//! energy minimisation, `em` (step, potential).
 //! `final_energy` is the final potential energy. Errors: `Fatal error:` blocks.
 //! An energy minimisation that does not reach Fmax sets `converged = false` and a
 //! warning (GROMACS itself treats this as a normal end).
 
 use serde_json::{Map, Value};
 
-use super::{after, num, num_after, ParsedOutput};
+use super::{after, num, num_after, ParsedOutput, Series};
 
 /// Parses GROMACS log text. Never fails.
 pub fn parse(text: &str) -> ParsedOutput {
@@ -19,6 +21,15 @@ pub fn parse(text: &str) -> ParsedOutput {
     let mut last_step: Option<i64> = None;
     let mut in_averages = false;
     let mut em_potential = None;
+    let mut frame: Option<(i64, f64)> = None;
+    let mut md = Series::new(&[
+        ("step", ""),
+        ("time", "ps"),
+        ("potential", "kJ/mol"),
+        ("kinetic", "kJ/mol"),
+        ("temperature", "K"),
+    ]);
+    let mut em = Series::new(&[("step", ""), ("potential", "kJ/mol")]);
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
         if out.version.is_none() {
@@ -44,17 +55,25 @@ pub fn parse(text: &str) -> ParsedOutput {
         // The frame header: `Step Time` (2016+) or `Step Time Lambda` (5.x).
         let frame_header = t.starts_with("Step") && (t.ends_with("Time") || t.ends_with("Lambda"));
         if frame_header && !in_averages {
-            if let Some(step) = lines
-                .get(i + 1)
-                .and_then(|l| l.split_whitespace().next())
-                .and_then(|s| s.parse::<i64>().ok())
-            {
+            let mut next = lines.get(i + 1).map_or("", |l| l.trim()).split_whitespace();
+            if let Some(step) = next.next().and_then(|s| s.parse::<i64>().ok()) {
                 last_step = Some(step);
+                frame = next.next().and_then(num).map(|time| (step, time));
             }
         } else if t.contains("A V E R A G E S") {
             in_averages = true;
         } else if t.starts_with("Energies (kJ/mol)") && !in_averages {
-            last_energies = Some(energy_block(&lines[i + 1..]));
+            let e = energy_block(&lines[i + 1..]);
+            if let Some((step, time)) = frame.take() {
+                let get = |k: &str| e.get(k).and_then(Value::as_f64);
+                match (get("Potential"), get("Kinetic En."), get("Temperature")) {
+                    (Some(p), Some(k), Some(temp)) => md.push(vec![step as f64, time, p, k, temp]),
+                    // Energy minimisation: no kinetic energy, no temperature.
+                    (Some(p), None, None) => em.push(vec![step as f64, p]),
+                    _ => {}
+                }
+            }
+            last_energies = Some(e);
         } else if t.contains("converged to Fmax")
             || t.contains("converge to Fmax")
             || t.contains("converged to machine precision")
@@ -109,6 +128,12 @@ pub fn parse(text: &str) -> ParsedOutput {
     }
     if let Some(s) = last_step {
         out.set("final_step", s);
+    }
+    if !md.rows.is_empty() {
+        out.series.insert("md".into(), md);
+    }
+    if !em.rows.is_empty() {
+        out.series.insert("em".into(), em);
     }
     out
 }

@@ -59,6 +59,46 @@ pub struct ParsedOutput {
     /// Program-specific values (documented per parser).
     #[serde(default)]
     pub values: BTreeMap<String, Value>,
+    /// Series a person plots while a job runs or after it, by name (`scf`:
+    /// SCF iterations; `md`: MD energy frames), each a table of numbers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub series: BTreeMap<String, Series>,
+}
+
+/// A table of numbers over iterations or steps: one column per quantity
+/// (with its unit), one row per iteration or frame.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Column names; the first is the x axis (iteration, step).
+    pub columns: Vec<String>,
+    /// One unit per column (`""` for a count).
+    pub units: Vec<String>,
+    /// Rows of `columns.len()` numbers (at most [`MAX_SERIES_ROWS`]; a longer
+    /// run keeps its last rows).
+    pub rows: Vec<Vec<f64>>,
+}
+
+/// The most rows a series keeps.
+pub const MAX_SERIES_ROWS: usize = 10_000;
+
+impl Series {
+    fn new(columns: &[(&str, &str)]) -> Series {
+        Series {
+            columns: columns.iter().map(|c| c.0.to_string()).collect(),
+            units: columns.iter().map(|c| c.1.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<f64>) {
+        if row.len() != self.columns.len() {
+            return;
+        }
+        if self.rows.len() == MAX_SERIES_ROWS {
+            self.rows.remove(0);
+        }
+        self.rows.push(row);
+    }
 }
 
 /// The most warnings/errors kept.

@@ -5,9 +5,19 @@
 //! `Total Energy =` / `* … total energy =` line.
 //! Values: `scf_iterations` (last iteration number), `nuclear_repulsion_energy`,
 //! `gradient` (rows of x, y, z in Eh/a0) and `gradient_norm` when a gradient is printed.
+//! Series: `scf` (the latest SCF's iterations: energy, ΔE, density change).
 //! Errors: SCF not converged (also when psi4 proceeds anyway), any Python exception.
 
-use super::{after, num, num_after, ParsedOutput};
+use super::{after, num, num_after, ParsedOutput, Series};
+
+/// The SCF series: iteration, total energy, its change, the density change
+/// (RMS or max, as the version prints it).
+const SCF_COLUMNS: &[(&str, &str)] = &[
+    ("iteration", ""),
+    ("energy", "hartree"),
+    ("delta_e", "hartree"),
+    ("density_change", ""),
+];
 
 /// Parses psi4 output text. Never fails.
 pub fn parse(text: &str) -> ParsedOutput {
@@ -21,6 +31,7 @@ pub fn parse(text: &str) -> ParsedOutput {
     let mut not_converged = None;
     let mut exception = None;
     let mut opt_failed = false;
+    let mut scf = Series::new(SCF_COLUMNS);
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
         if out.version.is_none() && i < 40 {
@@ -36,12 +47,17 @@ pub fn parse(text: &str) -> ParsedOutput {
             last_final = num_after(t, "Final Energy:");
         } else if t.starts_with('@') && t.contains(" iter ") {
             if let Some(rest) = after(t, " iter ") {
-                if let Some(n) = rest
-                    .split(':')
-                    .next()
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                {
+                let (n, values) = rest.split_once(':').unwrap_or((rest, ""));
+                if let Ok(n) = n.trim().parse::<i64>() {
+                    if iterations.is_some_and(|last| n <= last) {
+                        // A new SCF (the next geometry): the series is the latest SCF.
+                        scf = Series::new(SCF_COLUMNS);
+                    }
                     iterations = Some(n);
+                    let v: Vec<f64> = values.split_whitespace().take(3).filter_map(num).collect();
+                    if v.len() == 3 {
+                        scf.push(vec![n as f64, v[0], v[1], v[2]]);
+                    }
                 }
             }
         } else if t.starts_with("Nuclear Repulsion Energy =") {
@@ -97,6 +113,9 @@ pub fn parse(text: &str) -> ParsedOutput {
     out.final_energy = tagged.or(final_energy).or(last_final);
     if let Some(n) = iterations {
         out.set("scf_iterations", n);
+    }
+    if !scf.rows.is_empty() {
+        out.series.insert("scf".into(), scf);
     }
     if let Some(m) = not_converged {
         let what = if opt_failed { "optimisation" } else { "SCF" };
