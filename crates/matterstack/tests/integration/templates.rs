@@ -62,6 +62,22 @@ template = "xtb/sp"
         (-150.0..-140.0).contains(&got),
         "a water dimer in sto-3g: {got}"
     );
+    // The SCF series: one row per iteration, ending at the final energy.
+    let scf = &task_status(&st, "dimer")["results"]["series"]["scf"];
+    let rows = scf["rows"].as_array().unwrap();
+    assert!(rows.len() >= 3, "{scf}");
+    assert_eq!(scf["columns"][1], "energy");
+    let last = rows.last().unwrap()[1].as_f64().unwrap();
+    assert!(
+        (last - got).abs() < 1e-6,
+        "the SCF ends at {last}, the energy is {got}"
+    );
+    assert_eq!(ws.ms(&["export-evidence", s(&run)]).code, 0);
+    let html = std::fs::read_to_string(run.join("evidence/report.html")).unwrap();
+    assert!(
+        html.contains("<h2>Series</h2>") && html.contains("dimer: scf energy (hartree)"),
+        "report.html plots the SCF"
+    );
     let xtb_out = std::fs::read_to_string(run.join("tasks/water/output.out")).unwrap();
     let expected = last_number_on(&xtb_out, "TOTAL ENERGY");
     let got = task_status(&st, "water")["results"]["final_energy"]
@@ -145,6 +161,23 @@ files_from = { em = ["em.gro", "topol.top"] }
     );
     let em = &task_status(&st, "em")["results"];
     assert!(em["final_energy"].as_f64().unwrap() < 0.0, "{em}");
+    // The MD series: energy frames with temperature; the EM's potential.
+    let md = &task_status(&st, "nvt")["results"]["series"]["md"];
+    let rows = md["rows"].as_array().unwrap();
+    assert!(rows.len() >= 2, "{md}");
+    assert_eq!(md["columns"][4], "temperature");
+    assert!(
+        em["series"]["em"]["rows"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{em}"
+    );
+    assert_eq!(ws.ms(&["export-evidence", s(&run)]).code, 0);
+    let html = std::fs::read_to_string(run.join("evidence/report.html")).unwrap();
+    assert!(
+        html.contains("nvt: md temperature (K)"),
+        "report.html plots the MD"
+    );
 }
 
 #[test]

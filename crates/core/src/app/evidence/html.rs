@@ -135,6 +135,15 @@ pub fn render(ev: &Evidence, plots: &[Plot]) -> String {
             p.points.len()
         );
     }
+    let series = svg::series_plots(ev);
+    if !series.is_empty() {
+        s.push_str("<h2>Series</h2>\n");
+        s.push_str("<p class=\"note\">What the programs printed as they ran: SCF iterations, MD frames (from each task's parsed output).</p>\n");
+    }
+    for p in &series {
+        s.push_str(&p.svg);
+        s.push('\n');
+    }
     tasks_table(&mut s, ev);
     attempts_table(&mut s, ev);
     failures(&mut s, ev);

@@ -359,6 +359,50 @@ pub fn result_plots(ev: &Evidence) -> Vec<Plot> {
         .collect()
 }
 
+/// A plot for each column of each parsed series (`results.series`: SCF
+/// iterations, MD frames), per task, against the series' first column;
+/// at most [`MAX_PLOTS`] in all, the last [`MAX_POINTS`] rows of each.
+pub fn series_plots(ev: &Evidence) -> Vec<Plot> {
+    let mut out = Vec::new();
+    for t in &ev.tasks {
+        let Some(series) = t
+            .results
+            .as_ref()
+            .and_then(|r| r.get("series"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        for (name, s) in series {
+            let Ok(s) = serde_json::from_value::<matterstack_templates::parsers::Series>(s.clone())
+            else {
+                continue;
+            };
+            let skip = s.rows.len().saturating_sub(MAX_POINTS);
+            for (c, column) in s.columns.iter().enumerate().skip(1) {
+                let unit = s.units.get(c).filter(|u| !u.is_empty());
+                let key = match unit {
+                    Some(u) => format!("{}: {name} {column} ({u})", t.id),
+                    None => format!("{}: {name} {column}", t.id),
+                };
+                let points: Vec<(String, f64)> = s
+                    .rows
+                    .iter()
+                    .skip(skip)
+                    .filter_map(|r| Some((format!("{} {}", s.columns[0], r.first()?), *r.get(c)?)))
+                    .filter(|p| p.1.is_finite())
+                    .collect();
+                if points.len() < 2 || out.len() >= MAX_PLOTS {
+                    continue;
+                }
+                let svg = series_svg(&key, &points);
+                out.push(Plot { key, points, svg });
+            }
+        }
+    }
+    out
+}
+
 /// Decimals that tell ticks `step` apart.
 fn decimals(step: f64) -> usize {
     if step <= 0.0 || !step.is_finite() {
