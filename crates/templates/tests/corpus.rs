@@ -154,7 +154,7 @@ fn a_complete_output_is_not_partial_and_its_first_half_is() {
 fn the_series_end_where_the_final_values_say() {
     let text = std::fs::read_to_string(corpus().join("manifest.json")).unwrap();
     let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
-    let (mut scf, mut md) = (0, 0);
+    let (mut scf, mut md, mut opt) = (0, 0, 0);
     for e in &entries {
         let (file, program) = (e["file"].as_str().unwrap(), e["program"].as_str().unwrap());
         let bytes = std::fs::read(corpus().join(file)).unwrap();
@@ -196,8 +196,23 @@ fn the_series_end_where_the_final_values_say() {
                 }
                 md += 1;
             }
+            "xtb" if e["expect"]["values.opt_iterations"].is_number() => {
+                let row = last("opt");
+                let rows = p.series["opt"].rows.len() as i64;
+                assert_eq!(
+                    Some(rows),
+                    e["expect"]["values.opt_iterations"].as_i64(),
+                    "{file}: one row per cycle"
+                );
+                let want = e["expect"]["final_energy"].as_f64().unwrap();
+                assert!((row[1] - want).abs() < 1e-6, "{file}: {row:?} vs {want}");
+                opt += 1;
+            }
             _ => {}
         }
     }
-    assert!(scf >= 10 && md >= 5, "scf {scf}, md {md}");
+    assert!(
+        scf >= 10 && md >= 5 && opt >= 2,
+        "scf {scf}, md {md}, opt {opt}"
+    );
 }

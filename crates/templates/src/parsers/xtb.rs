@@ -1,10 +1,11 @@
 //! xtb output (stdout and stderr together).
 //!
 //! Values: `gradient_norm` (Eh/a0), `homo_lumo_gap_ev`, `opt_iterations`.
+//! Series: `opt` (each optimisation cycle's energy and gradient norm).
 //! Errors: `abnormal termination of xtb` (with the `[ERROR]` lines), a failed
 //! geometry optimisation.
 
-use super::{after, num, ParsedOutput};
+use super::{after, num, ParsedOutput, Series};
 
 /// Parses xtb output text. Never fails.
 pub fn parse(text: &str) -> ParsedOutput {
@@ -14,6 +15,13 @@ pub fn parse(text: &str) -> ParsedOutput {
     let mut abnormal = false;
     let mut in_total_timing = false;
     let mut error_lines: Vec<String> = Vec::new();
+    // Optimisation cycles: `CYCLE n`, then its total energy and gradient norm.
+    let mut cycle: Option<(i64, Option<f64>)> = None;
+    let mut opt = Series::new(&[
+        ("cycle", ""),
+        ("energy", "hartree"),
+        ("gradient_norm", "hartree/bohr"),
+    ]);
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim().trim_matches('|').trim();
         if out.version.is_none() {
@@ -21,7 +29,22 @@ pub fn parse(text: &str) -> ParsedOutput {
                 out.version = v.split_whitespace().next().map(str::to_string);
             }
         }
-        if let Some(rest) = t.strip_prefix("TOTAL ENERGY") {
+        if let Some(n) = t
+            .trim_matches('.')
+            .trim()
+            .strip_prefix("CYCLE")
+            .and_then(|n| n.trim().parse::<i64>().ok())
+        {
+            cycle = Some((n, None));
+        } else if let (Some((n, None)), Some(rest)) = (cycle, t.strip_prefix("* total energy  :")) {
+            cycle = Some((n, rest.split_whitespace().next().and_then(num)));
+        } else if let (Some((n, Some(e))), Some(rest)) = (cycle, t.strip_prefix("gradient norm :"))
+        {
+            if let Some(g) = rest.split_whitespace().next().and_then(num) {
+                opt.push(vec![n as f64, e, g]);
+            }
+            cycle = None;
+        } else if let Some(rest) = t.strip_prefix("TOTAL ENERGY") {
             out.final_energy = rest.split_whitespace().next().and_then(num);
         } else if let Some(rest) = t.strip_prefix("GRADIENT NORM") {
             if let Some(g) = rest.split_whitespace().next().and_then(num) {
@@ -91,6 +114,9 @@ pub fn parse(text: &str) -> ParsedOutput {
             format!("abnormal termination of xtb: {}", error_lines.join("; "))
         };
         out.err(detail);
+    }
+    if !opt.rows.is_empty() {
+        out.series.insert("opt".into(), opt);
     }
     out
 }
