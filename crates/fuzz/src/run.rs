@@ -88,6 +88,9 @@ fn install_hook() {
     });
 }
 
+/// The fuzz worker's stack: 8 MiB, the default main-thread stack on Linux.
+const WORKER_STACK: usize = 8 << 20;
+
 impl Target {
     /// A target named `name` (used in the log line and the failure file).
     pub fn new(name: &str) -> Target {
@@ -150,8 +153,17 @@ impl Target {
         let (seeds, max_len, name) = (self.seeds, self.max_len, self.name.clone());
         let n_seeds = seeds.len();
         let w = Arc::clone(&watch);
+        // Printed first: a stack overflow aborts the process before the
+        // summary, and the seed replays it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "fuzz {name}: seed {seed} ({SEED_ENV}={seed} replays it)"
+        );
         let worker = std::thread::Builder::new()
             .name(format!("fuzz-{name}"))
+            // The stack of the binary's main thread, where matterstack parses
+            // and renders (a test thread's 2 MiB is smaller than that).
+            .stack_size(WORKER_STACK)
             .spawn(move || {
                 QUIET.with(|q| q.set(true));
                 let mut rng = Rng::new(seed ^ fnv(&name));
