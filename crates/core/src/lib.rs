@@ -20,6 +20,7 @@ pub mod files;
 pub mod lookup;
 pub mod model;
 pub mod operators;
+mod process;
 pub mod store;
 pub mod transport;
 

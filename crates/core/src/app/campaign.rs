@@ -15,7 +15,6 @@
 //! the next step asks the planner again with the same input; a
 //! deterministic planner gives the same answer, and nothing ran meanwhile.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -357,15 +356,15 @@ fn call(
         .spawn()
         .map_err(|e| format!("cannot start it in {}: {e}", cwd.display()))?;
     let out = child.stdout.take();
-    let reader = std::thread::spawn(move || read_capped(out, MAX_PLANNER_OUTPUT));
+    let reader = std::thread::spawn(move || crate::process::read_capped(out, MAX_PLANNER_OUTPUT));
     let err = child.stderr.take();
-    let err_reader = std::thread::spawn(move || read_capped(err, 64 * 1024));
+    let err_reader = std::thread::spawn(move || crate::process::read_capped(err, 64 * 1024));
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st,
             Ok(None) if start.elapsed() > timeout => {
-                crate::operators::local::signal_group(child.id() as i32, libc::SIGKILL);
+                crate::process::signal_group(child.id() as i32, libc::SIGKILL);
                 let _ = child.wait();
                 return Err(format!(
                     "it ran longer than {} s and was killed",
@@ -413,25 +412,6 @@ fn call(
 
 /// The most a planner may print (its answer is stored in the run).
 const MAX_PLANNER_OUTPUT: usize = 16 << 20;
-
-/// Reads a pipe to its end, keeping the first `cap` bytes (the rest is read
-/// and dropped, so the writer never blocks); says whether it was longer.
-fn read_capped(pipe: Option<impl Read>, cap: usize) -> (String, bool) {
-    let mut kept = Vec::new();
-    let mut longer = false;
-    if let Some(mut p) = pipe {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = p.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let room = cap.saturating_sub(kept.len());
-            kept.extend_from_slice(&buf[..n.min(room)]);
-            longer |= n > room;
-        }
-    }
-    (String::from_utf8_lossy(&kept).into_owned(), longer)
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

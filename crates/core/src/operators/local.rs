@@ -99,13 +99,13 @@ impl Operator for LocalOperator {
         if !alive(pid, a.token) {
             return Ok(());
         }
-        signal_group(pid, libc::SIGTERM);
+        crate::process::signal_group(pid, libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(3);
         while alive(pid, a.token) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         if alive(pid, a.token) {
-            signal_group(pid, libc::SIGKILL);
+            crate::process::signal_group(pid, libc::SIGKILL);
         }
         Ok(())
     }
@@ -233,18 +233,6 @@ pub fn alive(pid: i32, token: &str) -> bool {
             .and_then(|(_, rest)| rest.chars().next())
             .is_some_and(|state| state != 'Z' && state != 'X'),
         Err(_) => false,
-    }
-}
-
-/// Sends `sig` to the process group `pid` leads (a child spawned with
-/// `process_group(0)`): the program and every child it started.
-pub(crate) fn signal_group(pid: i32, sig: i32) {
-    if pid > 1 {
-        // SAFETY: plain syscall; a negative pid addresses the process group
-        // the wrapper leads (it was spawned with its own group).
-        unsafe {
-            libc::kill(-pid, sig);
-        }
     }
 }
 

@@ -131,7 +131,7 @@ impl Store {
             .mode(0o600)
             .open(path)
             .map_err(|e| Error::io("create", path, e))?;
-        let mut store = Store::connect(path)?;
+        let mut store = Store::ready(Store::connection(path)?, path)?;
         store.write(|tx| {
             tx.execute(
                 "INSERT INTO run (id, workspace, created_at, status, core_budget, spec_toml)
@@ -185,8 +185,7 @@ impl Store {
         if n < 16 || &header != b"SQLite format 3\0" {
             return Err(not_a_store("not an SQLite database"));
         }
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        let conn = Store::connection(path)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sql)?;
@@ -195,18 +194,26 @@ impl Store {
                 "an SQLite database without matterstack's schema",
             ));
         }
-        drop(conn);
-        Store::connect(path)
+        Store::ready(conn, path)
     }
 
-    /// Connects to the store at `path` and brings its schema up to date.
-    fn connect(path: &Path) -> Result<Store> {
+    /// A connection to the database file at `path` that waits on locks.
+    fn connection(path: &Path) -> Result<Connection> {
         let sql = |source| Error::Store {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(sql)?;
+        let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        Ok(conn)
+    }
+
+    /// Sets the connection's pragmas and brings the schema up to date.
+    fn ready(mut conn: Connection, path: &Path) -> Result<Store> {
+        let sql = |source| Error::Store {
+            path: path.to_path_buf(),
+            source,
+        };
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )

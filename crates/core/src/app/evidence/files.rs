@@ -3,7 +3,7 @@
 //! atomically.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -184,13 +184,6 @@ pub fn probe_programs(names: &[&str], timeout: Duration) -> Vec<ProgramVersion> 
     handles.into_iter().filter_map(|h| h.join().ok()).collect()
 }
 
-fn kill_group(pid: u32) {
-    // SAFETY: kill(2) on the process group we created for this child.
-    unsafe {
-        libc::kill(-(pid as i32), libc::SIGKILL);
-    }
-}
-
 fn probe(path: &Path, timeout: Duration) -> std::result::Result<String, String> {
     // A private, empty working directory: programs write files where they
     // run (psi4 leaves timer.dat), and a shared temp directory is not ours.
@@ -220,20 +213,10 @@ fn probe_in(path: &Path, timeout: Duration, dir: &Path) -> std::result::Result<S
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start: {e}"))?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let stdout = child.stdout.take();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if kept.len() < 65536 {
-                kept.extend_from_slice(&buf[..n]);
-            }
-        }
-        let _ = tx.send(kept);
+        let _ = tx.send(crate::process::read_capped(stdout, 65536).0);
     });
     let deadline = Instant::now() + timeout;
     let timed_out = format!("no answer within {} s", timeout.as_secs_f64());
@@ -242,7 +225,7 @@ fn probe_in(path: &Path, timeout: Duration, dir: &Path) -> std::result::Result<S
             Ok(Some(_)) => break,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             _ => {
-                kill_group(child.id());
+                crate::process::signal_group(child.id() as i32, libc::SIGKILL);
                 let _ = child.wait();
                 return Err(timed_out);
             }
@@ -253,11 +236,10 @@ fn probe_in(path: &Path, timeout: Duration, dir: &Path) -> std::result::Result<S
         .recv_timeout(left.max(Duration::from_millis(200)))
         .map_err(|_| {
             // A grandchild keeps the output open: end it.
-            kill_group(child.id());
+            crate::process::signal_group(child.id() as i32, libc::SIGKILL);
             timed_out.clone()
         })?;
-    version_line(&String::from_utf8_lossy(&out))
-        .ok_or_else(|| "its output names no version".to_string())
+    version_line(&out).ok_or_else(|| "its output names no version".to_string())
 }
 
 /// Writes `files` into `<run_dir>/<name>/` atomically: builds them in a
