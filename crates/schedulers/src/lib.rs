@@ -33,4 +33,4 @@ pub use error::{ParseError, Parsed};
 pub use marker::ExitMarker;
 pub use matterstack_boundary::sh_quote;
 pub use names::{job_name, token_from_job_name, validate_job_name, NameError};
-pub use phase::{FailureKind, Phase};
+pub use phase::{never_starts, FailureKind, Phase};

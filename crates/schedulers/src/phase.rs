@@ -90,6 +90,53 @@ impl Phase {
     }
 }
 
+/// True when a queued job's reason means it will never start as submitted:
+/// the request exceeds what its partition, QOS or account allows, names
+/// something that does not exist, or depends on a job that failed. Reasons
+/// that only mean "wait" (`Priority`, `Resources`, `Dependency`,
+/// `QOSMaxJobsPerUserLimit` while other jobs run…) are not.
+///
+/// SLURM reasons are matched by name (squeue `%r`); a `ReqNodeNotAvail`
+/// counts only when it names no unavailable node (no node could ever run
+/// it). PBS comments count when they say the job can never run.
+pub fn never_starts(reason: &str) -> bool {
+    const NEVER: [&str; 16] = [
+        "PartitionConfig",
+        "PartitionTimeLimit",
+        "PartitionNodeLimit",
+        "PartitionDown",
+        "PartitionInactive",
+        "BadConstraints",
+        "InvalidAccount",
+        "InvalidQOS",
+        "QOSJobLimit",
+        "AssocMaxJobsLimit",
+        "AssocMaxWallDurationPerJobLimit",
+        "QOSMaxWallDurationPerJobLimit",
+        "AssocMaxNodesPerJobLimit",
+        "QOSMaxNodePerJobLimit",
+        "QOSMaxCpuPerJobLimit",
+        "DependencyNeverSatisfied",
+    ];
+    let reason = reason.trim();
+    let head = reason
+        .split(|c: char| c == ',' || c == ':' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    if NEVER.contains(&head) {
+        return true;
+    }
+    if head == "ReqNodeNotAvail" {
+        // `ReqNodeNotAvail, UnavailableNodes:node[1-2]` waits for those
+        // nodes; with none named, no node can run the job.
+        return reason
+            .split_once("UnavailableNodes:")
+            .is_none_or(|(_, nodes)| nodes.trim().is_empty());
+    }
+    let lower = reason.to_ascii_lowercase();
+    lower.contains("can never run") || lower.contains("would never run")
+}
+
 /// Combine the job's own exit marker with the scheduler's phase (GUIDE §4 invariant 3).
 ///
 /// * A marker always wins: exit 0 is `Finished` even if the scheduler says otherwise; a
@@ -114,6 +161,34 @@ pub fn combine(marker_exit: Option<i32>, scheduler: Option<Phase>) -> Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_that_never_start() {
+        for r in [
+            "PartitionConfig",
+            "PartitionTimeLimit",
+            "ReqNodeNotAvail",
+            "ReqNodeNotAvail, UnavailableNodes:",
+            "AssocMaxJobsLimit",
+            "DependencyNeverSatisfied",
+            "Not Running: Job would never run",
+            "Can Never Run: Insufficient amount of resource: ncpus",
+        ] {
+            assert!(never_starts(r), "{r}");
+        }
+        for r in [
+            "Priority",
+            "Resources",
+            "Dependency",
+            "QOSMaxJobsPerUserLimit",
+            "ReqNodeNotAvail, UnavailableNodes:node[01-02]",
+            "BeginTime",
+            "",
+            "JobHeldUser",
+        ] {
+            assert!(!never_starts(r), "{r}");
+        }
+    }
 
     #[test]
     fn transient_kinds() {

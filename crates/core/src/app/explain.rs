@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::status::{QueueView, TaskState};
 use super::{control::known_task, Run};
 use crate::model::TaskStatus;
 use crate::Result;
@@ -12,8 +13,11 @@ use crate::Result;
 pub struct Explanation {
     /// Task id.
     pub task: String,
-    /// Its status.
-    pub status: String,
+    /// Its state (QUEUED while its job waits in a scheduler's queue).
+    pub status: TaskState,
+    /// Why and since when its job waits, while it is QUEUED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueView>,
     /// One line per reason, most important first.
     pub reasons: Vec<String>,
     /// Attempts so far, oldest first: (number, status, external id, reason).
@@ -30,7 +34,29 @@ impl Run {
     pub fn explain(&mut self, task: &str) -> Result<Explanation> {
         self.store().read(|tx| {
             let t = known_task(tx, task)?;
+            let rows = tx.attempts_of(task)?;
+            let job = rows
+                .last()
+                .filter(|a| a.n == t.attempts)
+                .and_then(|a| a.live_job());
+            let state = TaskState::of(t.status, job.as_ref());
+            let queue = job.as_ref().and_then(QueueView::of);
             let mut reasons = Vec::new();
+            if let Some(q) = &queue {
+                reasons.push(format!(
+                    "queued on {} as job {} since {}: {}",
+                    t.spec.operator_key(),
+                    q.job.as_deref().unwrap_or("?"),
+                    crate::engine::clock(q.since),
+                    q.reason.as_deref().unwrap_or("no reason given")
+                ));
+                if q.never {
+                    reasons.push(format!(
+                        "it will not start as submitted: {}",
+                        super::status::never_hint(q.reason.as_deref().unwrap_or_default())
+                    ));
+                }
+            }
             match t.status {
                 TaskStatus::Pending => {
                     for dep in &t.spec.depends_on {
@@ -67,6 +93,7 @@ impl Run {
                         ));
                     }
                 }
+                TaskStatus::Running if queue.is_some() && tx.remaining_deps(task)? == 0 => {}
                 TaskStatus::Running if tx.remaining_deps(task)? > 0 => reasons.push(format!(
                     "submitted to {} ahead of its dependencies ({}): held by the scheduler until they succeed",
                     t.spec.operator_key(),
@@ -93,7 +120,6 @@ impl Run {
             if let Some(r) = &t.reason {
                 reasons.push(format!("last recorded reason: {r}"));
             }
-            let rows = tx.attempts_of(task)?;
             let lineage = super::restart::lineage(&rows);
             let attempts = rows
                 .into_iter()
@@ -101,7 +127,8 @@ impl Run {
                 .collect();
             Ok(Explanation {
                 task: t.id,
-                status: t.status.to_string(),
+                status: state,
+                queue,
                 reasons,
                 attempts,
                 lineage,

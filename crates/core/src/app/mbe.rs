@@ -37,7 +37,7 @@ use matterstack_mbe::{
 };
 
 use super::init::WORKSPACE_FILE;
-use super::{init, InitOptions, Run};
+use super::{init, InitOptions, Run, TaskState};
 use crate::{Error, Result};
 
 mod nwchem;
@@ -1127,7 +1127,11 @@ pub fn harvest(workspace: &Path, run_dir: &Path) -> Result<usize> {
     let mut r = Run::open(run_dir)?;
     let view = r.view()?;
     let mut added = 0;
-    for t in view.tasks.iter().filter(|t| t.status == "COMPLETED") {
+    for t in view
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskState::Completed)
+    {
         let dir = run_dir.join("tasks").join(&t.id);
         let Ok(meta) = fs::read_to_string(dir.join(COMPONENT_FILE)) else {
             continue;
@@ -1168,7 +1172,7 @@ fn describe_failures(
             .as_ref()
             .and_then(|v| v.tasks.iter().find(|t| t.id == p.task_id));
         let reason = match task {
-            Some(t) if t.status == "COMPLETED" => match read_task_result(&dir) {
+            Some(t) if t.status == TaskState::Completed => match read_task_result(&dir) {
                 Err(e) => format!("completed, but its result cannot be read: {e}"),
                 Ok(_) => "completed, but its result was not stored".to_string(),
             },

@@ -5,8 +5,158 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Run;
-use crate::model::TaskStatus;
+use crate::model::{SchedulerPhase, TaskStatus};
+use crate::store::LiveJob;
 use crate::Result;
+
+/// A task's state as the faces show it: the engine's [`TaskStatus`], with
+/// a live attempt whose job waits in a scheduler's queue shown as QUEUED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    /// Waiting for dependencies.
+    Pending,
+    /// Dependencies done; waiting for resources.
+    Ready,
+    /// Submitted; its job waits in the scheduler's queue.
+    Queued,
+    /// An attempt is live (and, on a scheduler, its job holds an allocation).
+    Running,
+    /// An attempt waits for a person.
+    WaitingExternal,
+    /// Finished successfully.
+    Completed,
+    /// Finished unsuccessfully, no retries left.
+    Failed,
+    /// Cancelled by the user.
+    Cancelled,
+    /// Will not run because a dependency failed or was cancelled.
+    Skipped,
+}
+
+impl TaskState {
+    /// The state of a task in `status` whose live attempt is `job`.
+    pub fn of(status: TaskStatus, job: Option<&LiveJob>) -> TaskState {
+        match status {
+            TaskStatus::Running if job.is_some_and(|j| j.phase == Some(SchedulerPhase::Queued)) => {
+                TaskState::Queued
+            }
+            TaskStatus::Pending => TaskState::Pending,
+            TaskStatus::Ready => TaskState::Ready,
+            TaskStatus::Running => TaskState::Running,
+            TaskStatus::WaitingExternal => TaskState::WaitingExternal,
+            TaskStatus::Completed => TaskState::Completed,
+            TaskStatus::Failed => TaskState::Failed,
+            TaskStatus::Cancelled => TaskState::Cancelled,
+            TaskStatus::Skipped => TaskState::Skipped,
+        }
+    }
+
+    /// The upper-case name printed (and in `--json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Queued => "QUEUED",
+            TaskState::Pending => TaskStatus::Pending.as_str(),
+            TaskState::Ready => TaskStatus::Ready.as_str(),
+            TaskState::Running => TaskStatus::Running.as_str(),
+            TaskState::WaitingExternal => TaskStatus::WaitingExternal.as_str(),
+            TaskState::Completed => TaskStatus::Completed.as_str(),
+            TaskState::Failed => TaskStatus::Failed.as_str(),
+            TaskState::Cancelled => TaskStatus::Cancelled.as_str(),
+            TaskState::Skipped => TaskStatus::Skipped.as_str(),
+        }
+    }
+
+    /// True once the task will not change without a user action.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Completed | TaskState::Failed | TaskState::Cancelled | TaskState::Skipped
+        )
+    }
+
+    /// Every state, in display order.
+    pub const ALL: [TaskState; 9] = [
+        TaskState::Pending,
+        TaskState::Ready,
+        TaskState::Queued,
+        TaskState::Running,
+        TaskState::WaitingExternal,
+        TaskState::Completed,
+        TaskState::Failed,
+        TaskState::Cancelled,
+        TaskState::Skipped,
+    ];
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job waiting in a scheduler's queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueView {
+    /// The scheduler's job id.
+    pub job: Option<String>,
+    /// The scheduler's reason (`Priority`, `Resources`, `PartitionConfig`…).
+    pub reason: Option<String>,
+    /// Queued since (ms since the epoch).
+    pub since: i64,
+    /// True when the reason means the job will never start as submitted.
+    pub never: bool,
+}
+
+impl QueueView {
+    /// The queue entry of a live attempt's job, if it is queued.
+    pub fn of(job: &LiveJob) -> Option<QueueView> {
+        (job.phase == Some(SchedulerPhase::Queued)).then(|| QueueView {
+            job: job.external_id.clone(),
+            reason: job.reason.clone(),
+            since: job.queued_at.unwrap_or(job.created_at),
+            never: job
+                .reason
+                .as_deref()
+                .is_some_and(matterstack_schedulers::never_starts),
+        })
+    }
+
+    /// One line for people: `job 42 queued 3m (Priority)`, with a warning
+    /// when it will never start.
+    pub fn describe(&self, now_ms: i64) -> String {
+        let job = self.job.as_deref().unwrap_or("?");
+        let why = self.reason.as_deref().unwrap_or("no reason given");
+        let mut s = format!(
+            "job {job} queued for {} ({why})",
+            crate::model::duration::duration_label(now_ms - self.since)
+        );
+        if self.never {
+            s.push_str(&format!(
+                " — it will not start as submitted: {}",
+                never_hint(self.reason.as_deref().unwrap_or_default())
+            ));
+        }
+        s
+    }
+}
+
+/// What to change when the scheduler says a job can never start.
+pub fn never_hint(reason: &str) -> &'static str {
+    match reason {
+        "PartitionConfig" | "PartitionTimeLimit" | "PartitionNodeLimit" => {
+            "the request exceeds the partition's limits; cancel it and lower the walltime, cores or nodes, or choose another partition"
+        }
+        "PartitionDown" | "PartitionInactive" => {
+            "the partition is not taking jobs; cancel it and choose another partition"
+        }
+        "InvalidAccount" | "InvalidQOS" | "BadConstraints" => {
+            "the account, QOS or constraint is not valid here; cancel it and fix the task's resources"
+        }
+        "DependencyNeverSatisfied" => "a job it depends on failed; cancel it",
+        _ => "the request exceeds a limit of the cluster; cancel it and change its resources",
+    }
+}
 
 /// A run as `status` shows it. Serializes to the JSON of `status --json`.
 #[derive(Debug, Clone, Serialize)]
@@ -35,8 +185,8 @@ pub struct RunView {
 pub struct TaskView {
     /// Task id.
     pub id: String,
-    /// Status name.
-    pub status: String,
+    /// Its state (QUEUED while its job waits in a scheduler's queue).
+    pub status: TaskState,
     /// Attempts made.
     pub attempts: u32,
     /// Exit code of the last finished attempt.
@@ -51,24 +201,41 @@ pub struct TaskView {
     /// `attempt 2 (restart of 1)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lineage: Option<String>,
+    /// The live attempt's scheduler job id (or process id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Why and since when its job waits, while it is QUEUED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueView>,
 }
 
 impl Run {
     /// Tasks per status (cheap: no task list), for progress displays.
+    /// Jobs waiting in a scheduler's queue count as QUEUED, not RUNNING.
     pub fn counts(&mut self) -> Result<BTreeMap<String, u64>> {
-        self.store().read(|tx| tx.counts())
+        self.store().read(|tx| {
+            let mut counts = tx.counts()?;
+            let queued = tx.queued_count()?;
+            if queued > 0 {
+                if let Some(running) = counts.get_mut(TaskStatus::Running.as_str()) {
+                    *running = running.saturating_sub(queued);
+                }
+                counts.insert(TaskState::Queued.as_str().to_string(), queued);
+            }
+            Ok(counts)
+        })
     }
 
     /// The run's status with every task.
     pub fn view(&mut self) -> Result<RunView> {
         let dir = self.dir.display().to_string();
+        let mut counts: BTreeMap<String, u64> = TaskState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), 0))
+            .collect();
+        counts.extend(self.counts()?);
         self.store().read(|tx| {
             let run = tx.run()?;
-            let mut counts: BTreeMap<String, u64> = TaskStatus::ALL
-                .iter()
-                .map(|s| (s.as_str().to_string(), 0))
-                .collect();
-            counts.extend(tx.counts()?);
             let mut tasks = Vec::new();
             for t in tx.task_summaries()? {
                 // Only tasks tried more than once have a lineage to show.
@@ -81,9 +248,12 @@ impl Run {
                 } else {
                     None
                 };
+                let state = TaskState::of(t.status, t.job.as_ref());
                 tasks.push(TaskView {
                     id: t.id,
-                    status: t.status.as_str().to_string(),
+                    status: state,
+                    job: t.job.as_ref().and_then(|j| j.external_id.clone()),
+                    queue: t.job.as_ref().and_then(QueueView::of),
                     attempts: t.attempts,
                     exit_code: t.exit_code,
                     reason: t.reason,

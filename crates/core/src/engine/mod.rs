@@ -28,7 +28,7 @@ pub use lock::RunLock;
 
 use std::path::Path;
 
-use crate::model::{resources, AttemptStatus, Event, TaskSpec, TaskStatus};
+use crate::model::{resources, AttemptStatus, Event, SchedulerPhase, TaskSpec, TaskStatus};
 use crate::operators::{AttemptRef, Launched, Observation, Operators};
 use crate::store::{now_ms, AttemptRow, Store, Tx, TxError};
 use crate::{Error, Result};
@@ -229,6 +229,13 @@ pub fn tick_limited(
                         None,
                         None,
                     )?;
+                    // A batch job waits in the queue until it is seen running.
+                    if ops
+                        .get(&Operators::key_for(&l.spec))
+                        .is_ok_and(|op| op.has_queue())
+                    {
+                        tx.set_sched_phase(l.attempt_id, SchedulerPhase::Queued, None, now_ms())?;
+                    }
                     if crate::model::spec::EXTERNAL_OPERATORS.contains(&l.spec.operator.as_str()) {
                         await_external(tx, &l.task_id)?;
                     }
@@ -336,10 +343,73 @@ fn reconcile(
                         spec,
                     });
                 }
+                Observation::Queued {
+                    external_id,
+                    reason,
+                } => {
+                    if a.status == AttemptStatus::Created && external_id.is_some() {
+                        tx.update_attempt(
+                            a.id,
+                            a.status.on(Event::Started)?,
+                            external_id.as_deref(),
+                            None,
+                            None,
+                            None,
+                            None,
+                        )?;
+                        tx.event(
+                            Some(&a.task_id),
+                            &format!("adopted attempt {} after a restart", a.n),
+                        )?;
+                        report.adopted += 1;
+                    }
+                    if a.sched_phase != Some(SchedulerPhase::Queued) || a.queue_reason != reason {
+                        tx.set_sched_phase(
+                            a.id,
+                            SchedulerPhase::Queued,
+                            reason.as_deref(),
+                            now_ms(),
+                        )?;
+                        let id = external_id
+                            .as_deref()
+                            .or(a.external_id.as_deref())
+                            .unwrap_or("?");
+                        let why = reason.as_deref().unwrap_or("no reason given");
+                        let never = if reason
+                            .as_deref()
+                            .is_some_and(matterstack_schedulers::never_starts)
+                        {
+                            " — it will not start as submitted"
+                        } else {
+                            ""
+                        };
+                        tx.event(
+                            Some(&a.task_id),
+                            &format!("attempt {}: job {id} queued ({why}){never}", a.n),
+                        )?;
+                    }
+                }
                 Observation::Running {
                     external_id,
                     started_at,
                 } => {
+                    if op.has_queue() && a.sched_phase != Some(SchedulerPhase::Running) {
+                        // A batch scheduler's job seen holding its allocation.
+                        tx.set_sched_phase(
+                            a.id,
+                            SchedulerPhase::Running,
+                            None,
+                            started_at.unwrap_or_else(now_ms),
+                        )?;
+                        let id = external_id
+                            .as_deref()
+                            .or(a.external_id.as_deref())
+                            .unwrap_or("?");
+                        tx.event(
+                            Some(&a.task_id),
+                            &format!("attempt {}: job {id} running", a.n),
+                        )?;
+                    }
                     if a.status == AttemptStatus::Created && external_id.is_some() {
                         tx.update_attempt(
                             a.id,

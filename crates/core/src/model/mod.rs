@@ -2,6 +2,7 @@
 
 pub mod cluster;
 pub mod dag;
+pub mod duration;
 pub mod ids;
 pub mod layout;
 pub mod record;
@@ -13,4 +14,4 @@ pub mod state;
 pub mod sweep;
 
 pub use spec::{Command, RunSettings, TaskSpec, WorkspaceSpec};
-pub use state::{AttemptStatus, Event, Status, TaskStatus};
+pub use state::{AttemptStatus, Event, SchedulerPhase, Status, TaskStatus};

@@ -249,6 +249,37 @@ impl AttemptStatus {
     }
 }
 
+/// What a batch scheduler last said of a live attempt's job. Not a state
+/// of the machine above: a live attempt is RUNNING to the engine (it holds
+/// its slot, it can be cancelled) whether its job waits in the queue or runs;
+/// this records which, so the views can say QUEUED and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulerPhase {
+    /// Waiting in the scheduler's queue.
+    Queued,
+    /// Holding an allocation.
+    Running,
+}
+
+impl SchedulerPhase {
+    /// The upper-case name stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchedulerPhase::Queued => "QUEUED",
+            SchedulerPhase::Running => "RUNNING",
+        }
+    }
+
+    /// The phase named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<SchedulerPhase> {
+        match s {
+            "QUEUED" => Some(SchedulerPhase::Queued),
+            "RUNNING" => Some(SchedulerPhase::Running),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for TaskStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

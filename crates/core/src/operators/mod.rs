@@ -50,6 +50,13 @@ pub enum Observation {
         /// When it started (ms since the epoch), if known.
         started_at: Option<i64>,
     },
+    /// Submitted and waiting in a scheduler's queue.
+    Queued {
+        /// The scheduler id, if known.
+        external_id: Option<String>,
+        /// The scheduler's reason (`Priority`, `Resources`, `PartitionConfig`…).
+        reason: Option<String>,
+    },
     /// Finished with an exit code.
     Exited {
         /// The exit code written by the wrapper.
@@ -113,6 +120,12 @@ pub trait Operator {
     /// otherwise the engine kills attempts that overrun theirs.
     fn enforces_walltime(&self) -> bool {
         false
+    }
+
+    /// True for batch schedulers: a submitted job waits in a queue until
+    /// the scheduler starts it (shown as QUEUED until it is seen running).
+    fn has_queue(&self) -> bool {
+        self.enforces_walltime()
     }
 
     /// Starts an attempt. Must be idempotent per token: launching an attempt

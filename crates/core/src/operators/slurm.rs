@@ -1228,7 +1228,11 @@ fn observation(
     scheduler: &str,
 ) -> Observation {
     match phase {
-        Phase::Queued { .. } | Phase::Running => Observation::Running {
+        Phase::Queued { reason } => Observation::Queued {
+            external_id,
+            reason,
+        },
+        Phase::Running => Observation::Running {
             external_id,
             started_at,
         },
@@ -1430,7 +1434,10 @@ mod pbs_tests {
         assert!(
             matches!(
                 poll_one(Some("4102.pbs01"), "c3d4", "|"),
-                Observation::Running { .. }
+                Observation::Queued {
+                    external_id: Some(_),
+                    ..
+                }
             ),
             "queued"
         );

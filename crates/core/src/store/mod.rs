@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::model::{AttemptStatus, TaskSpec, TaskStatus};
+use crate::model::{AttemptStatus, SchedulerPhase, TaskSpec, TaskStatus};
 use crate::{Error, Result};
 
 /// Milliseconds since the Unix epoch.
@@ -84,6 +84,24 @@ pub struct TaskSummary {
     pub reason: Option<String>,
     /// Parsed program results (JSON text), if the task has a parser.
     pub results: Option<String>,
+    /// Its live attempt's job, while it has one.
+    pub job: Option<LiveJob>,
+}
+
+/// What is known of a task's live attempt: its scheduler id and what the
+/// scheduler last said of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveJob {
+    /// Scheduler job id (or process id), once submitted.
+    pub external_id: Option<String>,
+    /// Queued or running, for scheduler-backed attempts once polled.
+    pub phase: Option<SchedulerPhase>,
+    /// The scheduler's reason while queued.
+    pub reason: Option<String>,
+    /// First seen queued, ms since the epoch.
+    pub queued_at: Option<i64>,
+    /// Attempt recorded, ms since the epoch.
+    pub created_at: i64,
 }
 
 /// An attempt.
@@ -117,6 +135,27 @@ pub struct AttemptRow {
     pub parent: Option<i64>,
     /// `run` (first), `retry`, or `restart` (continues from a checkpoint).
     pub kind: String,
+    /// What the scheduler last said of its job (scheduler-backed attempts).
+    pub sched_phase: Option<SchedulerPhase>,
+    /// The scheduler's reason while the job is queued.
+    pub queue_reason: Option<String>,
+    /// When the job was first seen queued, ms since the epoch.
+    pub queued_at: Option<i64>,
+    /// When the scheduler was first seen running the job, ms since the epoch.
+    pub running_at: Option<i64>,
+}
+
+impl AttemptRow {
+    /// What is known of its job while the attempt is live.
+    pub fn live_job(&self) -> Option<LiveJob> {
+        self.status.is_active().then(|| LiveJob {
+            external_id: self.external_id.clone(),
+            phase: self.sched_phase,
+            reason: self.queue_reason.clone(),
+            queued_at: self.queued_at,
+            created_at: self.created_at,
+        })
+    }
 }
 
 impl Store {
@@ -864,6 +903,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Records what the scheduler says of attempt `id`'s job: queued (with
+    /// its reason) or running; `at` is kept as the first time it was seen
+    /// in that phase.
+    pub fn set_sched_phase(
+        &self,
+        id: i64,
+        phase: SchedulerPhase,
+        reason: Option<&str>,
+        at: i64,
+    ) -> R<()> {
+        self.prepare_cached(
+            "UPDATE attempts SET sched_phase = ?2, queue_reason = ?3,
+                queued_at = CASE WHEN ?2 = 'QUEUED' THEN coalesce(queued_at, ?4) ELSE queued_at END,
+                running_at = CASE WHEN ?2 = 'RUNNING' THEN coalesce(running_at, ?4) ELSE running_at END
+             WHERE id = ?1",
+        )?
+        .execute(params![id, phase.as_str(), reason, at])?;
+        Ok(())
+    }
+
     /// Attempts that may still have a live process (CREATED or RUNNING).
     pub fn active_attempts(&self) -> R<Vec<AttemptRow>> {
         self.attempts_where("status IN ('CREATED', 'RUNNING')", params![])
@@ -884,7 +943,8 @@ impl Tx<'_> {
     fn attempts_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> R<Vec<AttemptRow>> {
         let mut st = self.prepare_cached(&format!(
             "SELECT id, task_id, n, token, operator, status, external_id, created_at,
-                    started_at, ended_at, exit_code, reason, parent, kind
+                    started_at, ended_at, exit_code, reason, parent, kind,
+                    sched_phase, queue_reason, queued_at, running_at
              FROM attempts WHERE {clause}"
         ))?;
         let rows = st
@@ -905,6 +965,13 @@ impl Tx<'_> {
                         reason: r.get(11)?,
                         parent: r.get(12)?,
                         kind: r.get(13)?,
+                        sched_phase: r
+                            .get::<_, Option<String>>(14)?
+                            .as_deref()
+                            .and_then(SchedulerPhase::parse),
+                        queue_reason: r.get(15)?,
+                        queued_at: r.get(16)?,
+                        running_at: r.get(17)?,
                     },
                     r.get::<_, String>(5)?,
                 ))
@@ -989,11 +1056,29 @@ impl Tx<'_> {
 
     /// Every task, in declaration order.
     pub fn task_summaries(&self) -> R<Vec<TaskSummary>> {
+        // One row per task: its live attempt (if any) is the latest one.
         let mut st = self.prepare_cached(
-            "SELECT id, status, attempts, exit_code, reason, results FROM tasks ORDER BY seq",
+            "SELECT t.id, t.status, t.attempts, t.exit_code, t.reason, t.results,
+                    a.id, a.external_id, a.sched_phase, a.queue_reason, a.queued_at, a.created_at
+             FROM tasks t LEFT JOIN attempts a
+               ON a.task_id = t.id AND a.n = t.attempts AND a.status IN ('CREATED', 'RUNNING')
+             ORDER BY t.seq",
         )?;
         let rows: Vec<(TaskSummary, String)> = st
             .query_map([], |r| {
+                let job = match r.get::<_, Option<i64>>(6)? {
+                    None => None,
+                    Some(_) => Some(LiveJob {
+                        external_id: r.get(7)?,
+                        phase: r
+                            .get::<_, Option<String>>(8)?
+                            .as_deref()
+                            .and_then(SchedulerPhase::parse),
+                        reason: r.get(9)?,
+                        queued_at: r.get(10)?,
+                        created_at: r.get(11)?,
+                    }),
+                };
                 let t = TaskSummary {
                     id: r.get(0)?,
                     status: TaskStatus::Pending,
@@ -1001,6 +1086,7 @@ impl Tx<'_> {
                     exit_code: r.get(3)?,
                     reason: r.get(4)?,
                     results: r.get(5)?,
+                    job,
                 };
                 Ok((t, r.get(1)?))
             })?
@@ -1011,6 +1097,17 @@ impl Tx<'_> {
                 Ok(t)
             })
             .collect()
+    }
+
+    /// How many live attempts wait in a scheduler's queue.
+    pub fn queued_count(&self) -> R<u64> {
+        let n: i64 = self
+            .prepare_cached(
+                "SELECT count(*) FROM attempts
+                 WHERE status IN ('CREATED', 'RUNNING') AND sched_phase = 'QUEUED'",
+            )?
+            .query_row([], |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     /// Ids of tasks in one of `statuses`.

@@ -113,6 +113,14 @@ const V8: &str = "ALTER TABLE run ADD COLUMN has_planner INTEGER NOT NULL DEFAUL
 /// their old layout `<root>/<run-id>/…`.
 const V9: &str = "ALTER TABLE run ADD COLUMN uid TEXT;";
 
+/// What the scheduler last said of a live attempt's job (`QUEUED` with its
+/// reason, or `RUNNING`) and when it was first seen queued and running, so `status`
+/// and `explain` can tell a queued job from a running one.
+const V10: &str = "ALTER TABLE attempts ADD COLUMN sched_phase TEXT;
+ALTER TABLE attempts ADD COLUMN queue_reason TEXT;
+ALTER TABLE attempts ADD COLUMN queued_at INTEGER;
+ALTER TABLE attempts ADD COLUMN running_at INTEGER;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -125,6 +133,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView};
+use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView, TaskState};
 use matterstack_core::engine::RunState;
 
 use super::{style, Cmd};
@@ -70,7 +70,11 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 RunState::Completed => ExitCode::SUCCESS,
                 // Stopped before the end: waiting for people, or paused.
                 RunState::Waiting | RunState::Paused => {
-                    for t in view.tasks.iter().filter(|t| t.status == "WAITING_EXTERNAL") {
+                    for t in view
+                        .tasks
+                        .iter()
+                        .filter(|t| t.status == TaskState::WaitingExternal)
+                    {
                         println!(
                             "{} waits for a person: `matterstack explain {} {}` says how to answer",
                             t.id, view.dir, t.id
@@ -118,7 +122,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
-                println!("{} is {}", e.task, style::status(&e.status));
+                println!("{} is {}", e.task, style::status(e.status.as_str()));
                 for r in &e.reasons {
                     println!("  - {r}");
                 }
@@ -194,15 +198,25 @@ impl Progress {
             return;
         }
         self.last = Some(std::time::Instant::now());
-        let n = |k: &str| counts.get(k).copied().unwrap_or(0);
+        let n = |k: TaskState| counts.get(k.as_str()).copied().unwrap_or(0);
         let total: u64 = counts.values().sum();
-        let done = n("COMPLETED") + n("FAILED") + n("CANCELLED") + n("SKIPPED");
-        let people = n("WAITING_EXTERNAL");
+        let done: u64 = TaskState::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .map(|s| n(*s))
+            .sum();
+        let people = n(TaskState::WaitingExternal);
+        let queued = n(TaskState::Queued);
         eprint!(
-            "\r{done}/{total} done ({} failed), {} running, {} waiting{}   ",
-            n("FAILED"),
-            n("RUNNING"),
-            n("PENDING") + n("READY"),
+            "\r{done}/{total} done ({} failed), {} running, {}{} waiting{}   ",
+            n(TaskState::Failed),
+            n(TaskState::Running),
+            if queued > 0 {
+                format!("{queued} queued, ")
+            } else {
+                String::new()
+            },
+            n(TaskState::Pending) + n(TaskState::Ready),
             if people > 0 {
                 format!(", {people} for a person")
             } else {
@@ -245,7 +259,7 @@ fn print_status(view: &RunView) {
     let sw = view
         .tasks
         .iter()
-        .map(|t| t.status.len())
+        .map(|t| t.status.as_str().len())
         .max()
         .unwrap_or(6)
         .max(9);
@@ -253,17 +267,24 @@ fn print_status(view: &RunView) {
         "{:<width$}  {:<sw$}  {:>8}  {:>4}  REASON",
         "TASK", "STATUS", "ATTEMPTS", "EXIT"
     );
+    let now = matterstack_core::store::now_ms();
     for t in &view.tasks {
         let exit = t.exit_code.map_or("-".to_string(), |c| c.to_string());
         // Pad before colouring so escape codes do not break alignment.
-        let status = format!("{:<sw$}", t.status);
+        let name = t.status.as_str();
+        let status = format!("{name:<sw$}");
+        let queued = t.queue.as_ref().map(|q| q.describe(now));
         println!(
             "{:<width$}  {}  {:>8}  {:>4}  {}",
             t.id,
-            status.replace(&t.status, &style::status(&t.status)),
+            status.replace(name, &style::status(name)),
             t.attempts,
             exit,
-            t.reason.as_deref().or(t.lineage.as_deref()).unwrap_or("")
+            queued
+                .as_deref()
+                .or(t.reason.as_deref())
+                .or(t.lineage.as_deref())
+                .unwrap_or("")
         );
     }
 }

@@ -24,6 +24,7 @@ pub fn status(s: &str) -> String {
         "COMPLETED" => "32",
         "FAILED" => "31",
         "RUNNING" => "36",
+        "QUEUED" => "34",
         "WAITING_EXTERNAL" | "PAUSED" => "35",
         "CANCELLED" | "SKIPPED" => "33",
         _ => "2",

@@ -118,7 +118,8 @@ fn a_held_job_whose_upstream_fails_is_cancelled_and_skipped() {
     let infos = c.job_infos();
     assert_eq!(infos.len(), 2, "held job submitted: {infos:?}");
     let held = job_id(&c, &run, "down");
-    assert_eq!(task_status(&status(&run), "down")["status"], "RUNNING");
+    // Held behind its upstream, it waits in SLURM's queue.
+    assert_eq!(task_status(&status(&run), "down")["status"], "QUEUED");
     let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
     assert_eq!(out.code, 1, "{out:?}");
     let st = status(&run);

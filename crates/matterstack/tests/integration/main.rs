@@ -10,6 +10,7 @@ mod crash;
 mod evidence;
 mod hardening;
 mod mbe;
+mod queue;
 mod quoting;
 mod remote_records;
 mod restart;

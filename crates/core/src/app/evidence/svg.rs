@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::html::esc;
 use super::Evidence;
+use crate::model::duration::duration_label;
 
 /// Width of every SVG, in user units (pixels).
 pub const WIDTH: f64 = 960.0;
@@ -136,18 +137,6 @@ pub fn colour(status: &str) -> &'static str {
         "CANCELLED" => "#ef6c00",
         "RUNNING" => "#1565c0",
         _ => "#90a4ae",
-    }
-}
-
-/// A duration in ms as a short label (`850 ms`, `12.5 s`, `3.2 min`, `1.5 h`, `2.0 d`).
-pub fn duration_label(ms: i64) -> String {
-    let s = ms as f64 / 1000.0;
-    match ms {
-        _ if ms < 1000 => format!("{ms} ms"),
-        _ if s < 120.0 => format!("{s:.1} s"),
-        _ if s < 3600.0 => format!("{:.1} min", s / 60.0),
-        _ if s < 172_800.0 => format!("{:.1} h", s / 3600.0),
-        _ => format!("{:.1} d", s / 86400.0),
     }
 }
 
@@ -578,14 +567,5 @@ mod tests {
         assert!(svg.contains("a&lt;b") && svg.contains("c&quot;d"), "{svg}");
         assert!(!svg.contains("a<b"));
         assert_eq!(svg.matches("<circle").count(), 2);
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(duration_label(850), "850 ms");
-        assert_eq!(duration_label(12_500), "12.5 s");
-        assert_eq!(duration_label(192_000), "3.2 min");
-        assert_eq!(duration_label(5_400_000), "1.5 h");
-        assert_eq!(duration_label(172_800_000), "2.0 d");
     }
 }
