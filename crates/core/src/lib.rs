@@ -14,6 +14,7 @@
 //! - [`app`]: the application API every face (CLI, later TUI and web) calls.
 
 pub mod app;
+pub mod atomic;
 pub mod engine;
 pub mod error;
 pub mod files;

@@ -11,16 +11,28 @@ use matterstack_templates::{library, Rendered, Template};
 use crate::model::{Command, TaskSpec};
 use crate::{Error, Result};
 
-/// The user's matterstack configuration directory:
-/// `$XDG_CONFIG_HOME/matterstack`, else `~/.config/matterstack`.
-pub fn config_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
+/// `$VAR/matterstack` when `VAR` is set and not empty, else
+/// `$HOME/FALLBACK/matterstack` (the XDG base-directory rule).
+fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
+    let base = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".config")
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(fallback)
         });
     base.join("matterstack")
+}
+
+/// The user's matterstack configuration directory:
+/// `$XDG_CONFIG_HOME/matterstack`, else `~/.config/matterstack`.
+pub fn config_dir() -> PathBuf {
+    xdg_dir("XDG_CONFIG_HOME", ".config")
+}
+
+/// The user's matterstack data directory (the index of runs):
+/// `$XDG_DATA_HOME/matterstack`, else `~/.local/share/matterstack`.
+pub fn data_dir() -> PathBuf {
+    xdg_dir("XDG_DATA_HOME", ".local/share")
 }
 
 /// The user's template directory.

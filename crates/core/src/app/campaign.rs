@@ -104,7 +104,7 @@ impl Run {
         let dir = self.dir.join("planner");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         let input_path = dir.join(format!("round-{}.input.json", earlier.len() + 1));
-        crate::operators::external::write_atomic(&input_path, &input_text)?;
+        crate::atomic::write(&input_path, &input_text)?;
         let answer = match call(&planner, &workspace, &input_path, timeout) {
             Ok(a) => a,
             Err(why) => return self.pause_campaign(format!("planner failed: {why}")),

@@ -53,8 +53,6 @@ pub fn load(workspace: Option<&Path>) -> Result<BTreeMap<String, ClusterProfile>
 
 /// Writes profiles to `path` atomically (temp file + rename), mode 0600.
 pub fn write_file(path: &Path, clusters: &BTreeMap<String, ClusterProfile>) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let file = ClustersFile {
         clusters: clusters.clone(),
     };
@@ -62,17 +60,7 @@ pub fn write_file(path: &Path, clusters: &BTreeMap<String, ClusterProfile>) -> R
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
-    let tmp = path.with_extension("toml.tmp");
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+    crate::atomic::write_private(path, &text)
 }
 
 /// Adds (or replaces, with `replace`) a profile in the user's file.

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use super::control::known_task;
 use super::Run;
 use crate::model::{response, TaskStatus};
-use crate::operators::external::{
-    external_dir, write_atomic, HumanOperator, RESPONSE_FILE, STATUS_FILE,
-};
+use crate::operators::external::{external_dir, HumanOperator, RESPONSE_FILE, STATUS_FILE};
 use crate::{Error, Result};
 
 impl Run {
@@ -38,7 +36,7 @@ impl Run {
         response::check(text, &HumanOperator::schema(&t.spec))
             .map_err(|e| Error::Input(format!("task \"{task}\": {e}")))?;
         let path = external_dir(&self.dir, "human", task).join(RESPONSE_FILE);
-        write_atomic(&path, text)?;
+        crate::atomic::write(&path, text)?;
         Ok(path)
     }
 
@@ -120,7 +118,7 @@ impl Run {
             "from": from.display().to_string(),
             "files": names,
         });
-        write_atomic(&kit.join(STATUS_FILE), &format!("{status}\n"))?;
+        crate::atomic::write(&kit.join(STATUS_FILE), &format!("{status}\n"))?;
         Ok(names)
     }
 }

@@ -226,9 +226,9 @@ pub fn write_outputs(plan: &Expansion, outcome: &ManyBodyOutcome, out: &Path) ->
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
-    write_atomic(out, &(text + "\n"))?;
+    crate::atomic::write(out, &(text + "\n"))?;
     let svg = out.with_extension("svg");
-    write_atomic(&svg, &matterstack_mbe::interaction_energy_svg(outcome))?;
+    crate::atomic::write(&svg, &matterstack_mbe::interaction_energy_svg(outcome))?;
     Ok(svg)
 }
 
@@ -745,7 +745,7 @@ impl Cache {
     /// Stores an entry (atomically).
     fn put(&self, hash: &str, entry: &Value) -> Result<()> {
         fs::create_dir_all(&self.dir).map_err(|e| Error::io("create", &self.dir, e))?;
-        write_atomic(
+        crate::atomic::write(
             &self.path(hash),
             &(serde_json::to_string(entry).expect("JSON serializes") + "\n"),
         )
@@ -1019,7 +1019,7 @@ pub fn prepare_workspace(
             fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
             let mut inputs = Vec::new();
             for (name, text) in &p.files {
-                write_atomic(&dir.join(name), text)?;
+                crate::atomic::write(&dir.join(name), text)?;
                 inputs.push(format!("inputs/{}/{name}", p.task_id));
             }
             let mut t = format!(
@@ -1057,7 +1057,7 @@ pub fn prepare_workspace(
             text.push('\n');
             text.push_str(t);
         }
-        write_atomic(&workspace.join(WORKSPACE_FILE), &text)?;
+        crate::atomic::write(&workspace.join(WORKSPACE_FILE), &text)?;
     }
     Ok(Prepared {
         plan,
@@ -1232,19 +1232,6 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
 /// A TOML basic string (quoted and escaped).
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("rename into", path, e)
-    })
 }
 
 #[cfg(test)]

@@ -451,6 +451,10 @@ fn reconcile(
                     let outcome = match (code, parser_error) {
                         (0, None) => Outcome::Succeeded,
                         (0, Some(e)) => Outcome::Failed(Some(0), e),
+                        // What the program said beats its exit code.
+                        (_, Some(e)) => {
+                            Outcome::Failed(Some(code), format!("{e} (exit code {code})"))
+                        }
                         _ => Outcome::Failed(Some(code), format!("exit code {code}")),
                     };
                     finish(tx, a.id, &a.task_id, outcome, started_at, ended_at)?;

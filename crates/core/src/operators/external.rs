@@ -34,20 +34,6 @@ pub fn external_dir(run_dir: &Path, kind: &str, task_id: &str) -> PathBuf {
     run_dir.join("operators").join(kind).join(task_id)
 }
 
-/// Writes `text` to `path` through a temporary file and a rename.
-pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("rename into", path, e)
-    })
-}
-
 /// Starts a new attempt in `dir`: a leftover answer of an earlier attempt
 /// is set aside as `<file>.<n>` so it does not end the new one. Idempotent
 /// for the same attempt.
@@ -63,7 +49,7 @@ fn begin_attempt(dir: &Path, n: u32, answer: &str) -> Result<()> {
             let kept = dir.join(format!("{answer}.{}", previous.unwrap_or(0)));
             fs::rename(&old, &kept).map_err(|e| Error::io("rename", &old, e))?;
         }
-        write_atomic(&marker, &format!("{n}\n"))?;
+        crate::atomic::write(&marker, &format!("{n}\n"))?;
     }
     Ok(())
 }
@@ -114,10 +100,10 @@ impl Operator for HumanOperator {
             run_q = quote(&run),
             task_q = quote(a.task_id),
         );
-        write_atomic(&dir.join("instructions.md"), &text)?;
+        crate::atomic::write(&dir.join("instructions.md"), &text)?;
         let schema_text =
             serde_json::to_string_pretty(&schema).map_err(|e| Error::Corrupt(e.to_string()))?;
-        write_atomic(&dir.join("schema.json"), &format!("{schema_text}\n"))?;
+        crate::atomic::write(&dir.join("schema.json"), &format!("{schema_text}\n"))?;
         Ok(Launched {
             external_id: "human".into(),
             child: None,
@@ -155,7 +141,7 @@ fn poll_human(a: &AttemptRef<'_>) -> Observation {
             let written = fs::create_dir_all(&results)
                 .map_err(|e| Error::io("create", &results, e))
                 .and_then(|()| {
-                    write_atomic(&results.join(super::RESULTS_FILE), &r.data.to_string())
+                    crate::atomic::write(&results.join(super::RESULTS_FILE), &r.data.to_string())
                 });
             match written {
                 Ok(()) => Observation::Exited {
@@ -226,7 +212,7 @@ impl Operator for ManualOperator {
             Some(Command::Argv(v)) => script.push_str(&format!("{}\n", quote_all(v))),
             None => script.push_str("# (no command: follow README.md)\n"),
         }
-        write_atomic(&dir.join("job.sh"), &script)?;
+        crate::atomic::write(&dir.join("job.sh"), &script)?;
         let run = a.run_dir.display().to_string();
         let outputs = if task.outputs.is_empty() {
             "every file the job writes here".to_string()
@@ -253,7 +239,7 @@ impl Operator for ManualOperator {
                 "The step also completes by itself once every declared output is here."
             },
         );
-        write_atomic(&dir.join("README.md"), &readme)?;
+        crate::atomic::write(&dir.join("README.md"), &readme)?;
         Ok(Launched {
             external_id: "manual".into(),
             child: None,

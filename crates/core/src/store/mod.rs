@@ -534,6 +534,12 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// When anything last happened in the run (its latest event), ms
+    /// since the epoch.
+    pub fn last_activity(&self) -> R<Option<i64>> {
+        Ok(self.query_row("SELECT max(at) FROM events", [], |r| r.get(0))?)
+    }
+
     /// Why the run is paused, or `None` when it is not.
     pub fn paused(&self) -> R<Option<String>> {
         Ok(self.query_row("SELECT paused FROM run", [], |r| r.get(0))?)

@@ -274,18 +274,25 @@ fn print_status(view: &RunView) {
         let name = t.status.as_str();
         let status = format!("{name:<sw$}");
         let queued = t.queue.as_ref().map(|q| q.describe(now));
+        let reason = queued
+            .as_deref()
+            .or(t.reason.as_deref())
+            .or(t.lineage.as_deref())
+            .unwrap_or("");
+        let mut lines = reason.lines();
         println!(
             "{:<width$}  {}  {:>8}  {:>4}  {}",
             t.id,
             status.replace(name, &style::status(name)),
             t.attempts,
             exit,
-            queued
-                .as_deref()
-                .or(t.reason.as_deref())
-                .or(t.lineage.as_deref())
-                .unwrap_or("")
+            lines.next().unwrap_or("")
         );
+        // A multi-line reason continues under its column.
+        let indent = width + sw + 8 + 4 + 8;
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            println!("{:indent$}{}", "", line.trim_end());
+        }
     }
 }
 

@@ -123,6 +123,58 @@ inputs = ["fail.out"]
 }
 
 #[test]
+fn a_psi4_scf_that_does_not_converge_fails_with_psi4s_words_not_an_exit_code() {
+    need("psi4");
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "noconv"
+command = "psi4 input.dat output.dat"
+parser = "psi4"
+output = "output.dat"
+inputs = ["input.dat"]
+
+[[tasks]]
+id = "ok"
+command = "true"
+"#,
+    );
+    ws.file(
+        "input.dat",
+        "molecule {\nO\nH 1 0.96\nH 1 0.96 2 104.5\n}\nset basis sto-3g\nset maxiter 2\nenergy('scf')\n",
+    );
+    let run = ws.init("r");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+    let st = status(&run);
+    let t = task_status(&st, "noconv");
+    assert_eq!(t["status"], "FAILED");
+    assert_eq!(t["exit_code"], 1);
+    let reason = t["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("psi4 reported an error")
+            && reason.to_lowercase().contains("converge")
+            && reason.ends_with("(exit code 1)"),
+        "{t}"
+    );
+    // The table keeps its columns: every line starts with a task id or
+    // continues under the reason column.
+    let table = ws.ms(&["status", s(&run)]).stdout;
+    let col = table
+        .lines()
+        .find(|l| l.starts_with("TASK"))
+        .and_then(|l| l.find("REASON"))
+        .unwrap();
+    for line in table.lines().skip_while(|l| !l.starts_with("TASK")).skip(1) {
+        assert!(
+            line.starts_with("noconv ")
+                || line.starts_with("ok ")
+                || (line[..col].trim().is_empty() && !line[col..].starts_with(' ')),
+            "{table}"
+        );
+    }
+}
+
+#[test]
 fn a_gromacs_em_then_nvt_chain_runs_from_templates() {
     need("gmx");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/tests/data/gromacs");
