@@ -87,6 +87,30 @@ pub fn add(name: &str, profile: ClusterProfile, replace: bool) -> Result<PathBuf
     Ok(path)
 }
 
+/// Removes a profile from the user's file; returns the file.
+///
+/// Fails with a user error (with a "did you mean") if there is no such
+/// profile there. Runs keep their own copy of the profiles they use, so
+/// existing runs are not affected.
+pub fn remove(name: &str) -> Result<PathBuf> {
+    let path = user_config_path();
+    let mut all = read_file(&path)?;
+    if all.remove(name).is_none() {
+        let known: Vec<&str> = all.keys().map(String::as_str).collect();
+        return Err(Error::Input(format!(
+            "no cluster \"{name}\" in {}{}",
+            path.display(),
+            match crate::model::dag::closest(name, known.iter().copied()) {
+                Some(k) => format!("; did you mean \"{k}\"?"),
+                None if known.is_empty() => "; it has no clusters".to_string(),
+                None => format!("; known: {}", known.join(", ")),
+            }
+        )));
+    }
+    write_file(&path, &all)?;
+    Ok(path)
+}
+
 /// The profile `name`, or a user error listing the known ones.
 pub fn get(all: &BTreeMap<String, ClusterProfile>, name: &str) -> Result<ClusterProfile> {
     all.get(name).cloned().ok_or_else(|| {

@@ -4,6 +4,7 @@
 mod campaign;
 pub mod clusters;
 mod control;
+pub mod delete;
 pub mod evidence;
 mod explain;
 mod external;
@@ -12,6 +13,7 @@ mod logs;
 pub mod mbe;
 pub mod parse;
 pub mod restart;
+pub mod runs;
 mod status;
 pub mod submit;
 pub mod sync;

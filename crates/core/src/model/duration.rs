@@ -1,4 +1,4 @@
-//! Durations as people read them.
+//! Durations and times as people read them.
 
 /// A duration in ms as a short label (`850 ms`, `12.5 s`, `3.2 min`, `1.5 h`, `2.0 d`).
 pub fn duration_label(ms: i64) -> String {
@@ -12,6 +12,13 @@ pub fn duration_label(ms: i64) -> String {
     }
 }
 
+/// A time (ms since the epoch) as `2026-12-04 01:38 UTC`.
+pub fn time_label(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -23,5 +30,6 @@ mod tests {
         assert_eq!(duration_label(192_000), "3.2 min");
         assert_eq!(duration_label(5_400_000), "1.5 h");
         assert_eq!(duration_label(172_800_000), "2.0 d");
+        assert_eq!(time_label(1_796_348_280_000), "2026-12-04 01:38 UTC");
     }
 }

@@ -154,6 +154,27 @@ pub trait Operator {
     /// Stops an attempt (its whole process group or job). Stopping an
     /// attempt that already ended is not an error.
     fn cancel(&self, attempt: &AttemptRef<'_>) -> Result<()>;
+
+    /// Removes (or, with `dry_run`, only lists) the remote directories of a
+    /// run's `attempts`: those that are theirs (a remote operator checks the
+    /// token in each `job_info.json`), then the run's directories once
+    /// empty. Operators with nothing remote have nothing to remove.
+    ///
+    /// Fails when the cluster cannot be reached (nothing is then removed
+    /// locally either).
+    fn remove_remote(&self, attempts: &[AttemptRef<'_>], dry_run: bool) -> Result<RemoteRemoval> {
+        let _ = (attempts, dry_run);
+        Ok(RemoteRemoval::default())
+    }
+}
+
+/// What [`Operator::remove_remote`] removed (or would remove) and kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteRemoval {
+    /// Directories removed (or to be removed).
+    pub removed: Vec<String>,
+    /// Directories left because they are not this run's (or not empty).
+    pub kept: Vec<String>,
 }
 
 /// The operators of one run, by key: `local`, or `<operator>@<cluster>`.

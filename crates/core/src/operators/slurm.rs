@@ -45,7 +45,7 @@ use matterstack_schedulers::{job_name, token_from_job_name, ExitMarker, FailureK
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AttemptFiles, AttemptRef, Capacity, Launched, Observation, Operator};
+use super::{AttemptFiles, AttemptRef, Capacity, Launched, Observation, Operator, RemoteRemoval};
 use crate::model::cluster::ClusterProfile;
 use crate::model::{resources, Command, TaskSpec};
 use crate::store::now_ms;
@@ -911,6 +911,55 @@ impl Operator for SlurmOperator {
                 })
                 .collect(),
         }
+    }
+
+    fn remove_remote(&self, attempts: &[AttemptRef<'_>], dry_run: bool) -> Result<RemoteRemoval> {
+        let (proot, sroot) = self.roots()?.clone();
+        let mut dirs = Vec::new();
+        let mut parents = std::collections::BTreeSet::new();
+        for a in attempts {
+            let (p, s) = self.dirs(a.task_id, a.n)?;
+            parents.insert(format!("{proot}/{}/{}", self.remote_run, a.task_id));
+            parents.insert(format!("{sroot}/{}/{}", self.remote_run, a.task_id));
+            dirs.push(ownership::AttemptDirs {
+                p,
+                s,
+                token: a.token.to_string(),
+            });
+        }
+        // Task directories first (deeper), then the run's own.
+        let mut parents: Vec<String> = parents.into_iter().collect();
+        parents.push(format!("{proot}/{}", self.remote_run));
+        parents.push(format!("{sroot}/{}", self.remote_run));
+        // A run with an identity owns its whole directory, job-array stage
+        // included; one from before identities may share it, so only its
+        // attempts' own directories go.
+        let extra = if self.remote_run != self.run_id {
+            vec![format!("{proot}/{}/.arrays", self.remote_run)]
+        } else {
+            Vec::new()
+        };
+        let out = self.transport.exec(
+            "delete",
+            &ownership::delete_script(&dirs, &extra, &parents, dry_run),
+            None,
+        )?;
+        if out.status != 0 {
+            return Err(Error::Scheduler(format!(
+                "cluster \"{}\": removing the run's directories failed: {}",
+                self.cluster,
+                out.stderr.trim()
+            )));
+        }
+        let mut r = RemoteRemoval::default();
+        for line in out.stdout.lines() {
+            if let Some(p) = line.strip_prefix("DEL ") {
+                r.removed.push(p.to_string());
+            } else if let Some(p) = line.strip_prefix("KEEP ") {
+                r.kept.push(p.to_string());
+            }
+        }
+        Ok(r)
     }
 
     fn cancel(&self, a: &AttemptRef<'_>) -> Result<()> {

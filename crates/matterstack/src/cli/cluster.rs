@@ -43,6 +43,10 @@ pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
                 }
             }
         }
+        ClusterCmd::Remove { name } => {
+            let path = clusters::remove(&name)?;
+            println!("removed cluster {name} from {}", path.display());
+        }
         ClusterCmd::Show { name } => {
             let all = clusters::load(Some(Path::new(".")))?;
             let p = clusters::get(&all, &name)?;
@@ -135,6 +139,7 @@ pub fn sync(cluster: &str, into: Option<&Path>, uid: Option<&str>, json: bool) -
                 format!(" ({} record problems, see above)", done.skipped.len())
             }
         );
+        super::commands::remember(dir);
         println!("{}", dir.display());
         return Ok(ExitCode::SUCCESS);
     }

@@ -14,6 +14,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Init { workspace, run_id } => {
             let dir = app::init(&workspace, &InitOptions { run_id })?;
+            remember(&dir);
             let name = dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -160,6 +161,19 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             file,
             json,
         } => parse(&program, &file, json),
+        Cmd::Delete {
+            run,
+            remote,
+            dry_run,
+            yes,
+            json,
+        } => super::runs::delete(&run, remote, dry_run, yes, json),
+        Cmd::Runs {
+            workspaces,
+            status,
+            json,
+            forget_missing,
+        } => super::runs::list(workspaces, status, json, forget_missing),
         Cmd::Sync {
             cluster,
             into,
@@ -180,6 +194,17 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             };
             logs(&mut Run::open(&run)?, &task, stream, follow, attempt)
         }
+    }
+}
+
+/// Adds a new run to the user's index; a failure is a warning (the run
+/// is made, and `runs WORKSPACE` still finds it by looking).
+pub(super) fn remember(dir: &std::path::Path) {
+    if let Err(e) = app::runs::remember(dir) {
+        eprintln!(
+            "warning: {} was not added to the list of runs: {e}",
+            dir.display()
+        );
     }
 }
 

@@ -10,6 +10,7 @@ mod commands;
 mod evidence;
 mod mbe;
 mod restart;
+mod runs;
 mod style;
 mod template;
 mod workflow;
@@ -176,6 +177,43 @@ Example:
         #[arg(long)]
         json: bool,
     },
+    /// List your runs: id, state, progress, created, last activity, clusters.
+    #[command(
+        after_help = "Runs come from the index kept at `init` ($XDG_DATA_HOME/matterstack/runs.jsonl),\nchecked against their directories: a run moved or deleted by hand is MISSING.\nNamed workspaces are also searched for runs the index does not know.\n\nExamples:\n  matterstack runs\n  matterstack runs ws/ --status failed --json"
+    )]
+    Runs {
+        /// Only runs of these workspaces.
+        workspaces: Vec<PathBuf>,
+        /// Only runs in this state: running, completed, failed, paused, missing, unreadable.
+        #[arg(long, value_name = "STATE")]
+        status: Option<String>,
+        /// Print JSON: [{id, dir, workspace, created, state, counts, last_activity, clusters}].
+        #[arg(long)]
+        json: bool,
+        /// First drop runs whose directories are gone from the index.
+        #[arg(long)]
+        forget_missing: bool,
+    },
+    /// Delete a run: cancel its live jobs, remove its remote directories (--remote), then the run directory.
+    #[command(
+        after_help = "Only remote directories whose job_info.json carries one of the run's tokens are\nremoved; another run's directory under the same root is never touched. A failure\non the cluster keeps the local run, so the delete can be run again.\n\nExamples:\n  matterstack delete ws/runs/old --remote --dry-run\n  matterstack delete ws/runs/old --remote --yes"
+    )]
+    Delete {
+        /// The run directory.
+        run: PathBuf,
+        /// Also remove the run's project and scratch directories on its clusters.
+        #[arg(long)]
+        remote: bool,
+        /// List exactly what would be cancelled and removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the record of jobs from the job_info.json files on a cluster.
     #[command(
         after_help = "Without --into, lists the jobs matterstack left on the cluster.\n\nExample:\n  matterstack sync hpc --into ws/runs/2026-study"
@@ -213,6 +251,12 @@ pub(crate) enum ClusterCmd {
     /// Show one profile and how to open a master connection for 2FA clusters.
     #[command(after_help = "Example:\n  matterstack cluster show hpc")]
     Show {
+        /// The profile.
+        name: String,
+    },
+    /// Remove a profile from your clusters.toml (runs keep their own copy).
+    #[command(after_help = "Example:\n  matterstack cluster remove old-hpc")]
+    Remove {
         /// The profile.
         name: String,
     },

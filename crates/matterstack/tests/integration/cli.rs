@@ -353,7 +353,7 @@ fn a_step_waits_while_another_process_holds_the_run() {
     let ws = Workspace::new("[[tasks]]\nid = \"t\"\ncommand = \"true\"\n");
     let run = ws.init("r");
     let lock = matterstack_core::engine::RunLock::acquire(&run).unwrap();
-    let mut step = std::process::Command::new(crate::support::BIN)
+    let mut step = crate::support::ms_command()
         .args(["step", s(&run)])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -378,7 +378,7 @@ fn cluster_profiles_are_added_listed_shown_and_validated() {
     let cfg = tempfile::tempdir().unwrap();
     let ws = Workspace::new("[[tasks]]\nid = \"a\"\ncommand = \"true\"\n");
     let ms = |args: &[&str]| -> crate::support::Out {
-        std::process::Command::new(crate::support::BIN)
+        crate::support::ms_command()
             .args(args)
             .current_dir(ws.path())
             .env("XDG_CONFIG_HOME", cfg.path())
@@ -460,6 +460,19 @@ fn cluster_profiles_are_added_listed_shown_and_validated() {
         "{}",
         unknown.stderr
     );
+    // Removing: a typo gets a suggestion and changes nothing; then it goes.
+    let typo = ms(&["cluster", "remove", "hcp"]);
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(
+        typo.stderr.contains("did you mean \"hpc\""),
+        "{}",
+        typo.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    let out = ms(&["cluster", "remove", "hpc"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!ms(&["cluster", "list"]).stdout.contains("hpc"));
+    assert_eq!(ms(&["cluster", "show", "hpc"]).code, 2);
 }
 
 #[test]

@@ -3,10 +3,10 @@
 //! exactly once.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{s, status, Workspace, BIN};
+use crate::support::{s, status, Workspace};
 
 /// A 50-task DAG: task i depends on i-1 and i/2 (when distinct), so there
 /// is parallel work and long chains. Every task appends its id to one file.
@@ -66,7 +66,7 @@ fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
             Instant::now() < deadline,
             "the run did not finish (seed {seed})"
         );
-        let mut child = Command::new(BIN)
+        let mut child = crate::support::ms_command()
             .args(["run", s(&run), "--poll", "0.05"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{ms_in, s, status, task_ids, task_status, Workspace, BIN};
+use crate::support::{ms_in, s, status, task_ids, task_status, Workspace};
 
 fn need(program: &str) {
     let found = std::process::Command::new("sh")
@@ -234,7 +234,7 @@ command = "echo started; sleep 60"
     assert_eq!(out.code, 0, "{out:?}");
     // Another process holds the run (as a step does while it ticks).
     let lock = matterstack_core::engine::RunLock::acquire(&run).unwrap();
-    let mut child = std::process::Command::new(BIN)
+    let mut child = crate::support::ms_command()
         .args(["export-evidence", s(&run)])
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -2,10 +2,10 @@
 //! planner, a planner's children on timeout, huge answers, a file that is
 //! not a store.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{s, status, task_status, wait_for, Workspace, BIN};
+use crate::support::{s, status, task_status, wait_for, Workspace};
 
 #[test]
 fn f12_a_garbled_claim_with_a_dead_wrapper_is_lost_and_the_run_ends() {
@@ -31,7 +31,7 @@ fn f12_a_garbled_claim_with_a_dead_wrapper_is_lost_and_the_run_ends() {
     unsafe { libc::kill(-pid, libc::SIGKILL) };
     std::fs::write(&claim, "\u{0}garbage").unwrap();
     std::thread::sleep(Duration::from_secs(6));
-    let mut child = Command::new(BIN)
+    let mut child = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

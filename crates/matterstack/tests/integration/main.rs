@@ -14,6 +14,7 @@ mod queue;
 mod quoting;
 mod remote_records;
 mod restart;
+mod runs;
 mod secrets;
 mod slurm;
 mod support;

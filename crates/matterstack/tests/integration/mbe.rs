@@ -918,7 +918,7 @@ fn a_killed_mbe_run_is_continued_by_the_next_one_and_no_component_runs_twice() {
     );
     let p = write_json(dir.path(), "he3.json", &inp);
     let ws = dir.path().join("mbe-he3");
-    let mut child = Command::new(crate::support::BIN)
+    let mut child = crate::support::ms_command()
         .args(["mbe", "run", s(&p), "--workers", "1"])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
@@ -1143,7 +1143,7 @@ fn dimer_run(
         _ => format!("{program}-{driver}"),
     };
     let p = write_json(dir, &format!("dimer-{name}.json"), &inp);
-    let out: Out = Command::new(crate::support::BIN)
+    let out: Out = crate::support::ms_command()
         .args(["mbe", "run", s(&p), "--workers", "2", "-o"])
         .arg(format!("{name}.json"))
         .current_dir(dir)
@@ -1378,7 +1378,7 @@ fn pyscf_without_pyscf_or_with_an_unknown_basis_is_refused_before_anything_is_wr
         write_json(dir.path(), &format!("{name}.json"), &v)
     };
     let run = |p: &Path, python: &str| -> Out {
-        Command::new(crate::support::BIN)
+        crate::support::ms_command()
             .args(["mbe", "run", s(p), "--workers", "1"])
             .current_dir(dir.path())
             .env("MATTERSTACK_PYSCF_PYTHON", python)

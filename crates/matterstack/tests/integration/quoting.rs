@@ -12,7 +12,7 @@ use matterstack_core::model::refs::{self, Context, Upstream};
 use matterstack_core::model::{Command as TaskCommand, WorkspaceSpec};
 use proptest::prelude::*;
 
-use crate::support::{named_under, s, status, task_status, Workspace, BIN};
+use crate::support::{named_under, s, status, task_status, Workspace};
 use crate::testbed::{slurm_task, testbed, ClusterWs};
 
 /// Records its arguments in the current directory (a call with first
@@ -142,7 +142,7 @@ inputs = [{}, "top ology.top"]
         std::env::var("PATH").unwrap_or_default()
     );
     let ms = |args: &[&str]| {
-        Command::new(BIN)
+        crate::support::ms_command()
             .args(args)
             .current_dir(ws.path())
             .env("PATH", &path)

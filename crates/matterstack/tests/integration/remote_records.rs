@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{named_under, paths_under, s, status, task_ids, task_status, wait_for, BIN};
+use crate::support::{named_under, paths_under, s, status, task_ids, task_status, wait_for};
 use crate::testbed::{slurm_task, testbed, ClusterWs};
 
 /// Every `job_info.json` under `root` (any depth), with its directory.
@@ -23,7 +23,7 @@ fn records_under(root: &Path) -> Vec<(PathBuf, serde_json::Value)> {
 }
 
 fn spawn_run(c: &ClusterWs, run: &Path) -> std::process::Child {
-    Command::new(BIN)
+    crate::support::ms_command()
         .args(["run", s(run), "--poll", "0.3"])
         .current_dir(c.ws.path())
         .stdout(Stdio::null())

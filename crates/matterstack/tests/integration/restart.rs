@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{ms_in, s, status, task_status, wait_for, Workspace, BIN};
+use crate::support::{ms_in, s, status, task_status, wait_for, Workspace};
 use crate::testbed::{slurm_state, testbed, ClusterWs};
 
 fn need(program: &str) {
@@ -75,7 +75,7 @@ files_from = {{ nvt = ["nvt.gro", "nvt.cpt", "topol.top"] }}
     water(&ws);
     let run = ws.init("prod");
     let md = run.join("tasks/md");
-    let mut runner = Command::new(BIN)
+    let mut runner = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -7,14 +7,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{paths_under, s, status, task_status, Out, Workspace, BIN};
+use crate::support::{paths_under, s, status, task_status, Out, Workspace};
 use crate::testbed::{slurm_task, testbed, ClusterWs};
 
 const SECRET: &str = "tok-3f9a'\"$(touch pwned) ;x";
 
 /// `matterstack ARGS` in `cwd` with `MS_TEST_TOKEN` set to [`SECRET`].
 fn ms_with_secret(cwd: &Path, args: &[&str]) -> Out {
-    Command::new(BIN)
+    crate::support::ms_command()
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")

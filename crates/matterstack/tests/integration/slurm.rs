@@ -126,7 +126,7 @@ fn two_hundred_tasks_one_squeue_per_tick_one_ssh_connection() {
     let log = c.ws.path().join("transport.log");
     let sshd_log = tb.dir.join(format!("ssh/sshd_{}.log", tb.port));
     let before = std::fs::read_to_string(&sshd_log).unwrap_or_default().len();
-    let out = Command::new(BIN)
+    let out = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.5"])
         .current_dir(c.ws.path())
         .env("MATTERSTACK_TRANSPORT_LOG", &log)
@@ -224,7 +224,7 @@ fn sshd_stopped_during_polling_then_back_loses_and_duplicates_nothing() {
         .collect();
     let c = ClusterWs::new(&tb, tb.fault_port, &tb.key, "", &tasks);
     let run = c.ws.init("r");
-    let mut child = Command::new(BIN)
+    let mut child = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.5"])
         .current_dir(c.ws.path())
         .stdout(Stdio::null())
@@ -269,7 +269,7 @@ fn sshd_stopped_during_upload_then_back_loses_and_duplicates_nothing() {
     c.ws.file("big.dat", &"0123456789".repeat(100_000));
     let run = c.ws.init("r");
     tb.stop_fault_sshd();
-    let mut child = Command::new(BIN)
+    let mut child = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.5"])
         .current_dir(c.ws.path())
         .stdout(Stdio::null())

@@ -77,11 +77,52 @@ impl Workspace {
     }
 }
 
+/// The home every command of this test process runs with: its own HOME
+/// and XDG directories under the target directory, so no test reads or
+/// writes the user's configuration, run index or caches.
+pub fn test_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let home =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("home-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).expect("create the test home");
+        home
+    })
+}
+
+/// `matterstack` as a command with the hermetic test home and no colour.
+pub fn ms_command() -> Command {
+    let home = test_home();
+    let mut cmd = Command::new(BIN);
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// `matterstack ARGS` in `cwd` with extra environment variables (which
+/// override the test home's, e.g. a data directory of its own).
+pub fn ms_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Out {
+    let mut cmd = ms_command();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run matterstack")
+        .into()
+}
+
 pub fn ms_in(cwd: &Path, args: &[&str]) -> Out {
-    Command::new(BIN)
+    ms_command()
         .args(args)
         .current_dir(cwd)
-        .env("NO_COLOR", "1")
         .output()
         .expect("run matterstack")
         .into()
@@ -161,7 +202,7 @@ pub fn s(p: &Path) -> &str {
 /// Runs `matterstack step RUN` with a fault-injection variable set (the step
 /// aborts at that point); returns whether it exited successfully.
 pub fn step_with_fault(cwd: &Path, run: &Path, fault: &str) -> bool {
-    Command::new(BIN)
+    ms_command()
         .args(["step", s(run)])
         .current_dir(cwd)
         .env(fault, "1")

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::support::{s, status, step_with_fault, task_status, Workspace, BIN};
+use crate::support::{s, status, step_with_fault, task_status, Workspace};
 use crate::testbed::{testbed, ClusterWs};
 
 #[test]
@@ -157,7 +157,7 @@ fn fifty_points_on_slurm_go_as_one_job_array() {
     let run = c.ws.init("r");
     let log = c.ws.path().join("transport.log");
     let started = std::time::Instant::now();
-    let out = Command::new(BIN)
+    let out = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.3"])
         .current_dir(c.ws.path())
         .env("MATTERSTACK_TRANSPORT_LOG", &log)
@@ -232,7 +232,7 @@ fn arrays_are_split_at_the_profile_limit() {
     );
     let run = c.ws.init("r");
     let log = c.ws.path().join("transport.log");
-    let out = Command::new(BIN)
+    let out = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.3"])
         .current_dir(c.ws.path())
         .env("MATTERSTACK_TRANSPORT_LOG", &log)

@@ -180,7 +180,7 @@ fn active_learning_campaign_reaches_its_target_across_process_restarts() {
     let run = ws.init("al");
     // A `run` killed mid-campaign, then nothing but separate `step`
     // processes: every round's state lives in the store.
-    let mut child = std::process::Command::new(crate::support::BIN)
+    let mut child = crate::support::ms_command()
         .args(["run", s(&run), "--poll", "0.05"])
         .stdout(std::process::Stdio::null())
         .spawn()

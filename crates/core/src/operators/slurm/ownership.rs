@@ -49,6 +49,52 @@ pub(super) fn remove(p: &str, s: &str, token: &str) -> String {
     )
 }
 
+/// One attempt's directories for [`delete_script`]: project, scratch, token.
+pub(super) struct AttemptDirs {
+    pub p: String,
+    pub s: String,
+    pub token: String,
+}
+
+/// A script that removes (or, `dry`, only lists) a run's remote directories:
+/// each attempt's project and scratch directory when its `job_info.json`
+/// carries the attempt's token (`KEEP` otherwise), the `extra` directories
+/// (the run's own, e.g. its job-array stage), then the task and run
+/// directories once empty. Prints `DEL PATH` or `KEEP PATH` per directory.
+pub(super) fn delete_script(
+    attempts: &[AttemptDirs],
+    extra: &[String],
+    parents: &[String],
+    dry: bool,
+) -> String {
+    let mut s = format!(
+        "dry={}
+gone() {{ [ -n \"$dry\" ] || rm -rf -- \"$1\"; printf 'DEL %s\\n' \"$1\"; }}
+",
+        if dry { "1" } else { "" }
+    );
+    for a in attempts {
+        let info = quote(&format!("{}/job_info.json", a.p));
+        let line = quote(&format!("\"token\": \"{}\"", a.token));
+        let (p, sc) = (quote(&a.p), quote(&a.s));
+        s.push_str(&format!(
+            "if grep -qsF {line} {info}; then gone {p}; if [ -e {sc} ]; then gone {sc}; fi\nelif [ -e {p} ]; then printf 'KEEP %s\\n' {p}; fi\n"
+        ));
+    }
+    for d in extra {
+        let d = quote(d);
+        s.push_str(&format!("if [ -e {d} ]; then gone {d}; fi\n"));
+    }
+    // Deepest first, so a task directory goes before its run directory.
+    for d in parents {
+        let d = quote(d);
+        s.push_str(&format!(
+            "if [ -e {d} ]; then if [ -n \"$dry\" ]; then printf 'DEL %s (once empty)\\n' {d}; elif rmdir -- {d} 2>/dev/null; then printf 'DEL %s\\n' {d}; else printf 'KEEP %s\\n' {d}; fi; fi\n"
+        ));
+    }
+    s
+}
+
 /// The guard's message, when `out` is a script the guard stopped.
 pub(super) fn refused(out: &CmdOutput) -> Option<String> {
     if out.status != REFUSED_STATUS {
@@ -122,5 +168,54 @@ mod tests {
         assert!(!p.exists() && !s.exists());
         assert!(!root.path().join("pwned").exists());
         assert!(!std::path::Path::new("pwned").exists());
+    }
+
+    #[test]
+    fn delete_removes_only_this_runs_attempts_and_lists_first_when_dry() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("r $(touch pwned)");
+        let mine = run.join("t/1");
+        let theirs = run.join("t/2");
+        let scratch = root.path().join("scratch/t/1");
+        record(&mine, "aaaa");
+        record(&theirs, "bbbb");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let st = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        let attempts = [
+            AttemptDirs {
+                p: st(&mine),
+                s: st(&scratch),
+                token: "aaaa".into(),
+            },
+            AttemptDirs {
+                p: st(&theirs),
+                s: st(&root.path().join("scratch/t/2")),
+                token: "cccc".into(),
+            },
+        ];
+        let parents = [st(&run.join("t")), st(&run)];
+        let dry = sh(&delete_script(&attempts, &[], &parents, true));
+        assert_eq!(dry.status, 0, "{dry:?}");
+        assert!(
+            dry.stdout.contains(&format!("DEL {}\n", st(&mine))),
+            "{dry:?}"
+        );
+        assert!(dry.stdout.contains(&format!("DEL {}\n", st(&scratch))));
+        assert!(dry.stdout.contains(&format!("KEEP {}\n", st(&theirs))));
+        assert!(
+            mine.exists() && scratch.exists(),
+            "a dry run removes nothing"
+        );
+        let out = sh(&delete_script(&attempts, &[], &parents, false));
+        assert!(!mine.exists() && !scratch.exists(), "{out:?}");
+        assert!(
+            theirs.join("job_info.json").exists(),
+            "another attempt's is kept"
+        );
+        assert!(
+            out.stdout.contains(&format!("KEEP {}\n", st(&run))),
+            "{out:?}"
+        );
+        assert!(!root.path().join("pwned").exists());
     }
 }
