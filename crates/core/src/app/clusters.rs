@@ -188,11 +188,33 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
         out.stdout.lines().next().unwrap_or("").trim()
     );
     let parts = t.exec("scheduler", parts_cmd, None)?;
-    let partitions = parts
+    let partitions: Vec<String> = parts
         .stdout
         .split_whitespace()
         .map(|p| p.trim_end_matches('*').to_string())
         .collect();
+    if profile.scheduler == Scheduler::Slurm && !partitions.is_empty() {
+        let known: Vec<&str> = partitions.iter().map(String::as_str).collect();
+        let wanted = profile.partition.iter().chain(&profile.partitions);
+        let problems: Vec<String> = wanted
+            .filter(|p| !partitions.contains(p))
+            .map(|p| {
+                format!(
+                    "partition \"{p}\" is not on this cluster{}",
+                    match crate::model::dag::closest(p, known.iter().copied()) {
+                        Some(k) => format!("; did you mean \"{k}\"?"),
+                        None => format!("; did you mean one of: {}?", known.join(", ")),
+                    }
+                )
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(Error::Spec {
+                file: PathBuf::from(format!("cluster \"{name}\"")),
+                problems,
+            });
+        }
+    }
     let mut roots = Vec::new();
     for (field, root) in [
         ("project_root", &profile.project_root),
@@ -220,4 +242,92 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
         scratch_root: roots.pop().unwrap_or_default(),
         project_root: roots.pop().unwrap_or_default(),
     })
+}
+
+/// Asks the cluster what it offers — partitions with their limits, QOS,
+/// accounts, `module avail` — and records it in the profile
+/// ([`ClusterProfile::probe`]) in the file that defines it: the
+/// workspace's `clusters.toml` when it is there, else the user's.
+/// Returns the probe and that file.
+///
+/// Fails when the cluster cannot be reached or `sinfo` does not answer.
+/// QOS, accounts and modules are optional: a cluster without accounting
+/// or environment modules just has none.
+pub fn probe(
+    name: &str,
+    profile: &ClusterProfile,
+    workspace: Option<&Path>,
+) -> Result<(crate::model::cluster::Probe, PathBuf)> {
+    use matterstack_schedulers::slurm::{parse_sinfo_partitions, SINFO_PARTITIONS};
+    if profile.scheduler != Scheduler::Slurm {
+        return Err(Error::Input(format!(
+            "cluster \"{name}\": probe knows SLURM clusters; this one's scheduler is {:?}",
+            profile.scheduler
+        )));
+    }
+    let t = transport_for(profile);
+    let out = t.exec("probe", SINFO_PARTITIONS, None)?;
+    let partitions = parse_sinfo_partitions(&out.stdout);
+    if !out.ok() || partitions.is_empty() {
+        return Err(Error::Scheduler(format!(
+            "cluster \"{name}\": `{SINFO_PARTITIONS}` gave no partitions ({}): {}",
+            out.status,
+            out.stderr.trim()
+        )));
+    }
+    // Optional parts: each a list of names, one per line.
+    let lines = |label: &str, cmd: &str| -> Result<Vec<String>> {
+        let out = t.exec(label, cmd, None)?;
+        Ok(if out.ok() {
+            let mut v: Vec<String> = out
+                .stdout
+                .lines()
+                .map(|l| l.trim().trim_end_matches('|').to_string())
+                .filter(|l| !l.is_empty() && !l.ends_with(':') && !l.contains(' '))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        } else {
+            Vec::new()
+        })
+    };
+    let qos = lines(
+        "probe-qos",
+        "sacctmgr -n -P show qos format=Name 2>/dev/null",
+    )?;
+    let accounts = lines(
+        "probe-accounts",
+        "sacctmgr -n -P show assoc where user=\"$(id -un)\" format=Account 2>/dev/null",
+    )?;
+    // `module` is a shell function set up by login scripts; `-t` lists one per line.
+    let modules = lines(
+        "probe-modules",
+        "bash -lc 'type module >/dev/null 2>&1 && module -t avail 2>&1'",
+    )?;
+    let at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let probe = crate::model::cluster::Probe {
+        at,
+        partitions,
+        qos,
+        accounts,
+        modules,
+    };
+    let ws_file = workspace.map(|w| w.join(CLUSTERS_FILE));
+    let path = match &ws_file {
+        Some(f) if read_file(f)?.contains_key(name) => f.clone(),
+        _ => user_config_path(),
+    };
+    let mut all = read_file(&path)?;
+    let Some(p) = all.get_mut(name) else {
+        return Err(Error::Input(format!(
+            "cluster \"{name}\" is not in {}; add it with `matterstack cluster add`",
+            path.display()
+        )));
+    };
+    p.probe = Some(probe.clone());
+    write_file(&path, &all)?;
+    Ok((probe, path))
 }

@@ -189,6 +189,27 @@ fn used_clusters(
         let Some(name) = t.cluster.as_deref() else {
             continue;
         };
+        if let Some(probe) = all.get(name).and_then(|p| {
+            p.probe
+                .as_ref()
+                .filter(|_| t.operator == "slurm")
+                .map(|pr| (p, pr))
+        }) {
+            let (p, probe) = probe;
+            let req = crate::model::cluster::Request {
+                partition: t.partition.as_deref().or(p.partition.as_deref()),
+                qos: t.qos.as_deref().or(p.qos.as_deref()),
+                walltime_s: t.walltime_secs(),
+                walltime: t.walltime.as_deref(),
+                cores: t.cores,
+            };
+            for m in probe.problems(&req) {
+                problems.push(format!(
+                    "task \"{}\": {m} (cluster \"{name}\"; `matterstack cluster probe {name}` refreshes what it offers)",
+                    t.id
+                ));
+            }
+        }
         match all.get(name) {
             Some(_) if used.contains_key(name) => {}
             Some(p) => {

@@ -120,6 +120,119 @@ pub struct ClusterProfile {
     /// Extra `-o Key=Value` options for ssh.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_options: Vec<String>,
+    /// What `cluster probe` found there, when it was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+}
+
+/// A cluster's partitions, QOS, accounts and modules as `cluster probe`
+/// found them; `init` and `cluster test` check tasks against it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// When it was probed (RFC 3339, UTC).
+    pub at: String,
+    /// Partitions with their limits.
+    #[serde(default)]
+    pub partitions: Vec<matterstack_schedulers::slurm::PartitionLimits>,
+    /// QOS names (empty when the cluster has no accounting to ask).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qos: Vec<String>,
+    /// Accounts the user may charge (empty when unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// `module avail` (empty when the cluster has no environment modules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
+}
+
+/// What a task asks of a cluster, for [`Probe::problems`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// Partition (the task's, else the profile's default).
+    pub partition: Option<&'a str>,
+    /// QOS.
+    pub qos: Option<&'a str>,
+    /// Walltime in seconds.
+    pub walltime_s: Option<u64>,
+    /// The walltime as written, for messages.
+    pub walltime: Option<&'a str>,
+    /// Cores.
+    pub cores: u32,
+}
+
+impl Probe {
+    /// What in `req` the cluster cannot give, each naming the value, the
+    /// limit and the fix ("did you mean" for a misspelt partition or QOS).
+    pub fn problems(&self, req: &Request<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        let names: Vec<&str> = self.partitions.iter().map(|p| p.name.as_str()).collect();
+        let part = match req.partition {
+            Some(name) => match self.partitions.iter().find(|p| p.name == name) {
+                Some(p) => Some(p),
+                None => {
+                    out.push(format!(
+                        "partition \"{name}\" does not exist on this cluster (probed {}){}",
+                        self.at,
+                        match super::dag::closest(name, names.iter().copied()) {
+                            Some(k) => format!("; did you mean \"{k}\"?"),
+                            None => format!("; did you mean one of: {}?", names.join(", ")),
+                        }
+                    ));
+                    None
+                }
+            },
+            None => self.partitions.iter().find(|p| p.default),
+        };
+        if let Some(p) = part {
+            if let (Some(max), Some(want)) = (p.max_time_s, req.walltime_s) {
+                if want > max {
+                    out.push(format!(
+                        "walltime {} is over partition \"{}\"'s limit of {}; ask for at most that, or choose a partition with a longer limit{}",
+                        req.walltime.unwrap_or("?"),
+                        p.name,
+                        matterstack_schedulers::slurm::format_slurm_time(max),
+                        longer(&self.partitions, want)
+                    ));
+                }
+            }
+            if p.cpus_per_node > 0 && p.nodes > 0 {
+                let most = u64::from(p.cpus_per_node) * u64::from(p.nodes);
+                if u64::from(req.cores) > most {
+                    out.push(format!(
+                        "cores {} is more than partition \"{}\" has ({} nodes of {} CPUs)",
+                        req.cores, p.name, p.nodes, p.cpus_per_node
+                    ));
+                }
+            }
+        }
+        if let Some(q) = req.qos {
+            if !self.qos.is_empty() && !self.qos.iter().any(|k| k == q) {
+                out.push(format!(
+                    "qos \"{q}\" is not one of this cluster's{}",
+                    match super::dag::closest(q, self.qos.iter().map(String::as_str)) {
+                        Some(k) => format!("; did you mean \"{k}\"?"),
+                        None => format!(" ({})", self.qos.join(", ")),
+                    }
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// `; "long" allows it` naming partitions whose limit fits `want` seconds.
+fn longer(parts: &[matterstack_schedulers::slurm::PartitionLimits], want: u64) -> String {
+    let fit: Vec<&str> = parts
+        .iter()
+        .filter(|p| p.up && p.max_time_s.is_none_or(|m| m >= want))
+        .map(|p| p.name.as_str())
+        .collect();
+    if fit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} allow it)", fit.join(", "))
+    }
 }
 
 /// Politeness limits of a cluster.
@@ -357,5 +470,54 @@ mod tests {
             e[0].contains("line 3") && e[0].contains("projet_root"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn a_probe_names_every_request_the_cluster_cannot_give() {
+        use matterstack_schedulers::slurm::parse_sinfo_partitions;
+        let probe = Probe {
+            at: "2026-12-04T00:00:00Z".into(),
+            partitions: parse_sinfo_partitions(
+                "debug*|infinite|1|2|23593|(null)|up\nshort|10:00|1|2|23593|(null)|up\n",
+            ),
+            qos: vec!["normal".into(), "long".into()],
+            accounts: vec![],
+            modules: vec![],
+        };
+        let ok = Request {
+            partition: Some("short"),
+            walltime_s: Some(300),
+            cores: 2,
+            ..Request::default()
+        };
+        assert!(probe.problems(&ok).is_empty());
+        // The default partition applies when none is named.
+        assert!(probe
+            .problems(&Request {
+                walltime_s: Some(86_400),
+                cores: 1,
+                ..Request::default()
+            })
+            .is_empty());
+        let bad = Request {
+            partition: Some("short"),
+            qos: Some("nromal"),
+            walltime_s: Some(3600),
+            walltime: Some("1h"),
+            cores: 4,
+        };
+        let p = probe.problems(&bad).join("\n");
+        assert!(
+            p.contains("walltime 1h") && p.contains("00:10:00") && p.contains("debug allow"),
+            "{p}"
+        );
+        assert!(p.contains("cores 4"), "{p}");
+        assert!(p.contains("did you mean \"normal\""), "{p}");
+        let typo = probe.problems(&Request {
+            partition: Some("shrot"),
+            cores: 1,
+            ..Request::default()
+        });
+        assert!(typo[0].contains("did you mean \"short\""), "{typo:?}");
     }
 }

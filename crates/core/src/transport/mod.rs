@@ -18,7 +18,9 @@ mod ssh;
 use std::path::Path;
 use std::time::Duration;
 
-use matterstack_schedulers::politeness::{classify_ssh_failure, Backoff};
+use matterstack_schedulers::politeness::{
+    classify_ssh_failure, Backoff, FailureClass, SshFailureKind,
+};
 
 pub use local::LocalTransport;
 pub use quote::{quote, quote_all};
@@ -169,7 +171,21 @@ impl RetryPolicy {
 /// which kind it was and what to fix.
 pub fn classify(host: &str, label: &str, status: Option<i32>, stderr: &str) -> TransportError {
     let class = classify_ssh_failure(status, stderr);
-    let detail = class.to_string();
+    let mut detail = class.to_string();
+    let (FailureClass::Transient(reason) | FailureClass::Permanent(reason)) = &class;
+    let hint = match reason.kind {
+        SshFailureKind::HostKeyVerification => Some(format!(
+            "the host key of {host} is not in known_hosts or has changed: check it with the cluster's admins, then `ssh-keyscan -H {host} >> ~/.ssh/known_hosts`, or accept a new host's key on first use with `matterstack cluster add … --ssh-option StrictHostKeyChecking=accept-new`"
+        )),
+        SshFailureKind::AuthRefused => Some(format!(
+            "{host} refused the key: check the profile's user and identity_file, and that `ssh {host}` works without a password"
+        )),
+        _ => None,
+    };
+    if let Some(h) = hint {
+        detail.push_str("\nhint: ");
+        detail.push_str(&h);
+    }
     if class.is_transient() {
         TransportError::Transient {
             host: host.to_string(),
@@ -216,6 +232,12 @@ mod tests {
         let e = classify("h", "exec", Some(255), refused);
         assert!(e.is_transient());
         assert!(e.to_string().contains("transient"), "{e}");
+        let hostkey = "Host key verification failed.";
+        let e = classify("hpc", "exec", Some(255), hostkey).to_string();
+        assert!(
+            e.contains("ssh-keyscan -H hpc") && e.contains("StrictHostKeyChecking=accept-new"),
+            "{e}"
+        );
         let unknown = "ssh: Could not resolve hostname nope: Name or service not known";
         assert!(!classify("h", "x", Some(255), unknown).is_transient());
     }

@@ -43,6 +43,53 @@ pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
                 }
             }
         }
+        ClusterCmd::Probe { name, json } => {
+            let all = clusters::load(Some(Path::new(".")))?;
+            let p = clusters::get(&all, &name)?;
+            let (probe, path) = clusters::probe(&name, &p, Some(Path::new(".")))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&probe)?);
+            } else {
+                println!(
+                    "{:<16} {:>12} {:>6} {:>6} {:>10}  GRES",
+                    "PARTITION", "MAX TIME", "NODES", "CPUS", "MEM (MB)"
+                );
+                for q in &probe.partitions {
+                    println!(
+                        "{:<16} {:>12} {:>6} {:>6} {:>10}  {}{}",
+                        format!("{}{}", q.name, if q.default { "*" } else { "" }),
+                        q.max_time_s
+                            .map(|s| matterstack_core::model::duration::duration_label(
+                                s as i64 * 1000
+                            ))
+                            .unwrap_or_else(|| "unlimited".into()),
+                        q.nodes,
+                        q.cpus_per_node,
+                        q.memory_mb_per_node,
+                        q.gres.as_deref().unwrap_or("-"),
+                        if q.up { "" } else { "  (not up)" }
+                    );
+                }
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        "none found".to_string()
+                    } else {
+                        v.join(", ")
+                    }
+                };
+                println!("qos: {}", list(&probe.qos));
+                println!("accounts: {}", list(&probe.accounts));
+                println!(
+                    "modules: {}",
+                    if probe.modules.is_empty() {
+                        "none found".to_string()
+                    } else {
+                        format!("{} (see --json)", probe.modules.len())
+                    }
+                );
+                println!("recorded in {} at {}", path.display(), probe.at);
+            }
+        }
         ClusterCmd::Remove { name } => {
             let path = clusters::remove(&name)?;
             println!("removed cluster {name} from {}", path.display());
@@ -119,6 +166,7 @@ fn profile_from(a: ClusterAdd) -> Result<ClusterProfile> {
         ssh_options: a.ssh_options,
         job_template: a.job_template,
         pbs_flavor: None,
+        probe: None,
     })
 }
 

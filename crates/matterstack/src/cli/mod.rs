@@ -254,6 +254,17 @@ pub(crate) enum ClusterCmd {
         /// The profile.
         name: String,
     },
+    /// Ask a SLURM cluster for its partitions (limits), QOS, accounts and modules; record them in the profile.
+    #[command(
+        after_help = "Once probed, `init` and `cluster test` check tasks' partition, QOS, walltime and\ncores against what the cluster offers. Probe again after the cluster changes.\n\nExample:\n  matterstack cluster probe hpc"
+    )]
+    Probe {
+        /// The profile.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a profile from your clusters.toml (runs keep their own copy).
     #[command(after_help = "Example:\n  matterstack cluster remove old-hpc")]
     Remove {

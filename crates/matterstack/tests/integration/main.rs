@@ -10,6 +10,7 @@ mod crash;
 mod evidence;
 mod hardening;
 mod mbe;
+mod probe;
 mod queue;
 mod quoting;
 mod remote_records;

@@ -9,6 +9,7 @@ mod duration;
 mod sacct;
 mod sbatch;
 mod scontrol;
+mod sinfo;
 mod squeue;
 mod state;
 
@@ -19,6 +20,7 @@ pub use sbatch::{
     classify_sbatch_error, parse_sbatch_parsable, SubmitError, SubmitErrorKind, SubmittedJob,
 };
 pub use scontrol::{parse_scontrol_show_job, scontrol_show_job_command, ScontrolJob};
+pub use sinfo::{parse_sinfo_partitions, PartitionLimits, SINFO_PARTITIONS};
 pub use squeue::{
     array_element, is_invalid_job_id_error, parse_squeue, parse_squeue_lenient,
     rows_with_name_prefix, squeue_by_names_command, squeue_command, squeue_user_command, SqueueRow,
