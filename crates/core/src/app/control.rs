@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::overrides::Overrides;
 use super::Run;
 use crate::engine::{self, RunLock};
 use crate::model::{dag::edit_distance, Event, TaskStatus};
@@ -105,54 +106,98 @@ impl Run {
     }
 
     /// Makes a FAILED, CANCELLED or SKIPPED task run again (a new attempt),
-    /// together with the tasks downstream that were skipped because of it.
+    /// with `changes` applied, together with the tasks downstream that were
+    /// skipped because of it. A sweep's name retries every one of its
+    /// points that is FAILED, CANCELLED or SKIPPED. Returns the tasks that
+    /// will run again.
     ///
     /// Fails with a user error (nothing changed) if the task does not exist,
-    /// is not in one of those states, or depends on a task that itself
-    /// failed (retry that one instead).
-    pub fn retry(&mut self, task: &str) -> Result<()> {
+    /// is not in one of those states, depends on a task that itself failed
+    /// (retry that one instead), or a change is invalid.
+    pub fn retry(&mut self, task: &str, changes: &Overrides) -> Result<Vec<String>> {
+        changes.check()?;
         let _lock = RunLock::acquire(&self.dir)?;
         self.store().write(|tx| {
-            let t = known_task(tx, task)?;
-            if !matches!(t.status, TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Skipped) {
-                return Err(Error::Input(format!(
-                    "task \"{task}\" is {}; only FAILED, CANCELLED or SKIPPED tasks can be retried",
-                    t.status
-                ))
-                .into());
-            }
-            for dep in &t.spec.depends_on {
-                let d = known_task(tx, dep)?;
-                let blocking = crate::model::state::dependency_blocks(
-                    d.status,
-                    d.spec.allow_failure,
-                    d.status == TaskStatus::Skipped && tx.skip_ok(dep)?,
-                    t.spec.allow_skipped,
-                );
-                if blocking {
+            let ids = if tx.task(task)?.is_none() && !tx.sweep_points(task)?.is_empty() {
+                let mut failed = Vec::new();
+                for p in tx.sweep_points(task)? {
+                    if known_task(tx, &p)?.status.is_terminal()
+                        && known_task(tx, &p)?.status != TaskStatus::Completed
+                    {
+                        failed.push(p);
+                    }
+                }
+                if failed.is_empty() {
                     return Err(Error::Input(format!(
-                        "task \"{task}\" depends on \"{dep}\", which is {}; retry \"{dep}\" instead (its dependants follow)",
-                        d.status
+                        "sweep \"{task}\" has no FAILED, CANCELLED or SKIPPED point to retry"
                     ))
                     .into());
                 }
-            }
-            reset(tx, task, t.status)?;
-            tx.event(Some(task), "retry requested by the user")?;
-            // Bring back everything downstream that was skipped.
-            let mut stack = vec![task.to_string()];
-            while let Some(id) = stack.pop() {
-                for (dep, status) in tx.dependants(&id)? {
-                    if status == TaskStatus::Skipped {
-                        reset(tx, &dep, status)?;
-                        stack.push(dep);
-                    }
-                }
+                failed
+            } else {
+                vec![task.to_string()]
+            };
+            let mut again = Vec::new();
+            for id in &ids {
+                retry_one(tx, id, changes)?;
+                again.push(id.clone());
+                again.extend(super::restart::bring_back_dependants(tx, id)?);
             }
             engine::update_run_state(tx)?;
-            Ok(())
+            Ok(again)
         })
     }
+}
+
+/// Resets one task for a retry (see [`Run::retry`]).
+fn retry_one(tx: &Tx<'_>, task: &str, changes: &Overrides) -> Result<(), TxError> {
+    let t = known_task(tx, task)?;
+    if !matches!(
+        t.status,
+        TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Skipped
+    ) {
+        return Err(Error::Input(format!(
+            "task \"{task}\" is {}; only FAILED, CANCELLED or SKIPPED tasks can be retried",
+            t.status
+        ))
+        .into());
+    }
+    for dep in &t.spec.depends_on {
+        let d = known_task(tx, dep)?;
+        let blocking = crate::model::state::dependency_blocks(
+            d.status,
+            d.spec.allow_failure,
+            d.status == TaskStatus::Skipped && tx.skip_ok(dep)?,
+            t.spec.allow_skipped,
+        );
+        if blocking {
+            return Err(Error::Input(format!(
+                "task \"{task}\" depends on \"{dep}\", which is {}; retry \"{dep}\" instead (its dependants follow)",
+                d.status
+            ))
+            .into());
+        }
+    }
+    // Changes apply to the declared spec (upstream values are resolved
+    // again when it starts).
+    let changed = if changes.is_empty() {
+        None
+    } else {
+        let declared = tx.declared_spec(task)?.unwrap_or_else(|| t.spec.clone());
+        Some(changes.apply(&declared, &declared)?)
+    };
+    reset(tx, task, t.status)?;
+    match &changed {
+        Some(spec) => {
+            tx.set_resolved(task, Some(spec))?;
+            tx.event(
+                Some(task),
+                &format!("retry requested by the user with {}", changes.describe()),
+            )?;
+        }
+        None => tx.event(Some(task), "retry requested by the user")?,
+    }
+    Ok(())
 }
 
 impl Run {

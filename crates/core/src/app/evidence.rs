@@ -217,10 +217,34 @@ pub struct AttemptEvidence {
     pub exit_code: Option<i32>,
     /// Failure reason.
     pub reason: Option<String>,
+    /// The resources it asked for (cores, memory, walltime, partition,
+    /// qos, account, gres, constraint), when recorded (attempts made since
+    /// schema V11).
+    pub resources: Option<Value>,
+    /// How it came about: `run`, `retry of 1 with partition debug`….
+    pub lineage: String,
     /// The attempt's logs and markers (`.attempts/<n>/`).
     pub logs: Vec<FileEntry>,
     #[serde(skip)]
     ms: (i64, Option<i64>, Option<i64>),
+}
+
+impl AttemptEvidence {
+    /// Its resources on one line, set values only:
+    /// `cores 4, walltime 1h, partition debug`.
+    pub fn resources_label(&self) -> String {
+        let Some(Value::Object(m)) = &self.resources else {
+            return String::new();
+        };
+        m.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k} {s}"),
+                other => format!("{k} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One event.
@@ -376,9 +400,12 @@ fn collect(dir: &Path, snap: Snapshot) -> Evidence {
         let task_dir = dir.join("tasks").join(&t.id);
         let mut rows: Vec<&AttemptRow> = by_task.remove(t.id.as_str()).unwrap_or_default();
         rows.sort_by_key(|a| a.n);
+        let owned: Vec<AttemptRow> = rows.iter().map(|a| (*a).clone()).collect();
+        let lineage = super::restart::lineage(&owned);
         let attempts = rows
             .into_iter()
-            .map(|a| attempt(a, &attempt_n, host_of(&a.operator), &task_dir))
+            .zip(lineage)
+            .map(|(a, how)| attempt(a, &attempt_n, host_of(&a.operator), &task_dir, how))
             .collect();
         tasks.push(task(t, &workspace, &task_dir, attempts, results));
     }
@@ -439,6 +466,7 @@ fn attempt(
     numbers: &HashMap<i64, u32>,
     host: Option<String>,
     task_dir: &Path,
+    lineage: String,
 ) -> AttemptEvidence {
     let logs_dir = task_dir.join(".attempts").join(a.n.to_string());
     AttemptEvidence {
@@ -460,6 +488,11 @@ fn attempt(
         },
         exit_code: a.exit_code,
         reason: a.reason.clone(),
+        resources: a
+            .resources
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        lineage,
         logs: files::hash_tree(&logs_dir, &[]),
         ms: (a.created_at, a.started_at, a.ended_at),
     }

@@ -11,6 +11,7 @@ mod external;
 mod init;
 mod logs;
 pub mod mbe;
+pub mod overrides;
 pub mod parse;
 pub mod restart;
 pub mod runs;
@@ -43,6 +44,9 @@ pub struct Run {
     dir: PathBuf,
     store: Store,
     ops: Operators,
+    /// (modified, length) of the run's `matterstack.toml` when it was last
+    /// found to be the text recorded at `init`.
+    copy_checked: Option<(Option<std::time::SystemTime>, u64)>,
 }
 
 impl Run {
@@ -73,7 +77,12 @@ impl Run {
             }
         }
         let ops = Operators::new(&run_id, clusters, job_templates).with_run_uid(run_uid);
-        Ok(Run { dir, store, ops })
+        Ok(Run {
+            dir,
+            store,
+            ops,
+            copy_checked: None,
+        })
     }
 
     /// The run directory (absolute).
@@ -91,6 +100,7 @@ impl Run {
     /// [`Run::step`], within limits set from outside the run.
     pub fn step_limited(&mut self, limits: &engine::Limits) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
+        self.check_workspace_copy()?;
         let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, limits)?;
         if report.run_state() == RunState::Running {
             // When the current workflow is finished, a campaign's planner
@@ -121,6 +131,32 @@ impl Run {
             }
         }
         Ok(report)
+    }
+
+    /// Refuses to go on when the run's copy of `matterstack.toml` is not
+    /// the text recorded at `init`: a run keeps the workspace it was made
+    /// from, so an edit there would otherwise be silently ignored. Cheap
+    /// per step (a `stat`; the text is compared only when it changed).
+    fn check_workspace_copy(&mut self) -> Result<()> {
+        let path = self.dir.join(init::WORKSPACE_FILE);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Ok(());
+        };
+        let stamp = (meta.modified().ok(), meta.len());
+        if self.copy_checked == Some(stamp) {
+            return Ok(());
+        }
+        let text = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        let recorded = self.store.read(|tx| tx.spec_toml())?;
+        if text != recorded.as_bytes() {
+            return Err(Error::Input(format!(
+                "{} was edited after `init`, and a run keeps the workspace it was made from: the edit would not be applied. Put the file back as it was (its recorded text is `run.workspace_toml` in `matterstack export-evidence {dir}`), change a task with `matterstack retry {dir} TASK --partition P --walltime W …` (or `restart`), or make a new run from the edited workspace with `matterstack init`",
+                path.display(),
+                dir = self.dir.display()
+            )));
+        }
+        self.copy_checked = Some(stamp);
+        Ok(())
     }
 
     /// Steps until every task is finished and returns the final state.

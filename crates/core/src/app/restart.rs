@@ -14,20 +14,16 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::control::{known_task, reset};
+use super::overrides::Overrides;
 use super::Run;
 use crate::engine::{self, RunLock};
-use crate::model::{resources, Command, TaskSpec, TaskStatus};
+use crate::model::{Command, TaskSpec, TaskStatus};
 use crate::store::{AttemptRow, Tx, TxError};
 use crate::{Error, Result};
 
-/// What a restart may change besides the command.
-#[derive(Debug, Clone, Default)]
-pub struct RestartOptions {
-    /// A new walltime (`"02:00:00"`, `"12h"`), e.g. because the last attempt ran out of it.
-    pub walltime: Option<String>,
-    /// A new number of cores.
-    pub cores: Option<u32>,
-}
+/// What a restart may change besides the command: resources and where it
+/// runs ([`Overrides`]).
+pub type RestartOptions = Overrides;
 
 /// What `restart` recorded.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +65,7 @@ impl Run {
     /// its job's outputs are fetched back), depends on a task that is not
     /// done, or when `--walltime`/`--cores` is invalid.
     pub fn restart(&mut self, task: &str, options: &RestartOptions) -> Result<RestartOutcome> {
-        check_options(options)?;
+        options.check()?;
         let _lock = RunLock::acquire(&self.dir)?;
         let run_dir = self.dir.clone();
         // Read-only checks first; a local attempt whose processes are still
@@ -90,16 +86,18 @@ impl Run {
             // spec), then the restart's own: the spec its last attempt ran
             // with (upstream values already resolved) plus the overrides.
             reset(tx, task, t.status)?;
-            let spec = restart_spec(&t.spec, options);
+            let declared = tx.declared_spec(task)?.unwrap_or_else(|| t.spec.clone());
+            let spec = restart_spec(&t.spec, &declared, options)?;
             tx.set_resolved(task, Some(&spec))?;
             tx.set_next_kind(task, Some("restart"))?;
             let attempt = t.attempts + 1;
             tx.event(
                 Some(task),
                 &format!(
-                    "restart requested: attempt {attempt} continues from the checkpoint of attempt {} ({})",
+                    "restart requested: attempt {attempt} continues from the checkpoint of attempt {} ({}){}",
                     last.n,
-                    spec.checkpoint.join(", ")
+                    spec.checkpoint.join(", "),
+                    if options.is_empty() { String::new() } else { format!(" with {}", options.describe()) }
                 ),
             )?;
             let dependants = bring_back_dependants(tx, task)?;
@@ -118,22 +116,6 @@ impl Run {
             })
         })
     }
-}
-
-fn check_options(options: &RestartOptions) -> Result<()> {
-    if let Some(w) = &options.walltime {
-        resources::parse_walltime_secs(w).map_err(|e| {
-            Error::Input(format!(
-                "--walltime {w:?}: {e}; give HH:MM:SS, D-HH:MM:SS or 30m / 12h / 2d, e.g. --walltime 04:00:00"
-            ))
-        })?;
-    }
-    if options.cores == Some(0) {
-        return Err(Error::Input(
-            "--cores 0: a task needs at least 1 core, e.g. --cores 4".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that `t` can continue from a checkpoint; returns its last attempt.
@@ -231,23 +213,21 @@ fn restartable(
 /// The effective spec of the restart attempt: the restart command in place
 /// of the command, new resources, and the checkpoint fetched back with the
 /// declared outputs (so a cluster restart can be restarted again).
-fn restart_spec(spec: &TaskSpec, options: &RestartOptions) -> TaskSpec {
-    let mut s = spec.clone();
+fn restart_spec(
+    spec: &TaskSpec,
+    declared: &TaskSpec,
+    options: &RestartOptions,
+) -> Result<TaskSpec> {
+    let mut s = options.apply(spec, declared)?;
     if let Some(c) = &s.restart_command {
         s.command = Some(c.clone());
-    }
-    if let Some(w) = &options.walltime {
-        s.walltime = Some(w.clone());
-    }
-    if let Some(c) = options.cores {
-        s.cores = c;
     }
     for c in &spec.checkpoint {
         if !s.outputs.is_empty() && !s.outputs.contains(c) {
             s.outputs.push(c.clone());
         }
     }
-    s
+    Ok(s)
 }
 
 /// Waits (briefly) until no process of a local attempt's process group is
@@ -278,7 +258,7 @@ fn wait_for_exit(last: &AttemptRow) -> Result<()> {
 
 /// Brings back (to PENDING) every task downstream of `task` that was
 /// skipped because of it; returns their ids.
-fn bring_back_dependants(tx: &Tx<'_>, task: &str) -> Result<Vec<String>, TxError> {
+pub(crate) fn bring_back_dependants(tx: &Tx<'_>, task: &str) -> Result<Vec<String>, TxError> {
     let mut back = Vec::new();
     let mut stack = vec![task.to_string()];
     while let Some(id) = stack.pop() {
@@ -299,16 +279,52 @@ pub(crate) fn lineage(attempts: &[AttemptRow]) -> Vec<String> {
     attempts
         .iter()
         .map(|a| {
-            let parent = a
-                .parent
-                .and_then(|p| attempts.iter().find(|b| b.id == p))
-                .map(|b| b.n);
+            let parent = a.parent.and_then(|p| attempts.iter().find(|b| b.id == p));
             match parent {
-                Some(n) if a.kind != "run" => format!("{} of {n}", a.kind),
+                Some(b) if a.kind != "run" => {
+                    let changed = changed_resources(b.resources.as_deref(), a.resources.as_deref());
+                    if changed.is_empty() {
+                        format!("{} of {}", a.kind, b.n)
+                    } else {
+                        format!("{} of {} with {changed}", a.kind, b.n)
+                    }
+                }
                 _ => a.kind.clone(),
             }
         })
         .collect()
+}
+
+/// `partition debug, walltime 2h`: what attempt resources `after` asked
+/// for differently from `before` (JSON objects as stored; empty when either
+/// is unknown).
+fn changed_resources(before: Option<&str>, after: Option<&str>) -> String {
+    let parse = |s: Option<&str>| {
+        s.and_then(|t| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t).ok())
+    };
+    let (Some(b), Some(a)) = (parse(before), parse(after)) else {
+        return String::new();
+    };
+    let shown = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "none".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    [
+        "partition",
+        "qos",
+        "account",
+        "cores",
+        "memory",
+        "walltime",
+        "gres",
+        "constraint",
+    ]
+    .iter()
+    .filter(|k| b.get(**k) != a.get(**k))
+    .map(|k| format!("{k} {}", shown(a.get(*k))))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn display(c: Option<&Command>) -> String {
@@ -339,11 +355,14 @@ mod tests {
     fn the_restart_spec_runs_the_restart_command_with_new_resources() {
         let s = restart_spec(
             &spec(),
+            &spec(),
             &RestartOptions {
                 walltime: Some("12h".into()),
                 cores: Some(8),
+                ..RestartOptions::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(
             s.command,
             Some(Command::Shell("gmx mdrun -deffnm md -cpi md.cpt".into()))
@@ -356,36 +375,12 @@ mod tests {
         let mut plain = spec();
         plain.restart_command = None;
         plain.outputs.clear();
-        let s = restart_spec(&plain, &RestartOptions::default());
+        let s = restart_spec(&plain, &plain, &RestartOptions::default()).unwrap();
         assert_eq!(s.command, plain.command);
         assert_eq!(s.walltime.as_deref(), Some("1h"));
         assert!(
             s.outputs.is_empty(),
             "no outputs declared: everything comes back"
         );
-    }
-
-    #[test]
-    fn bad_options_are_user_errors_naming_the_flag() {
-        for (o, needle) in [
-            (
-                RestartOptions {
-                    walltime: Some("soon".into()),
-                    cores: None,
-                },
-                "--walltime \"soon\"",
-            ),
-            (
-                RestartOptions {
-                    walltime: None,
-                    cores: Some(0),
-                },
-                "--cores 0",
-            ),
-        ] {
-            let e = check_options(&o).unwrap_err();
-            assert!(e.is_user_error() && e.to_string().contains(needle), "{e}");
-        }
-        assert!(check_options(&RestartOptions::default()).is_ok());
     }
 }

@@ -143,6 +143,9 @@ pub struct AttemptRow {
     pub queued_at: Option<i64>,
     /// When the scheduler was first seen running the job, ms since the epoch.
     pub running_at: Option<i64>,
+    /// The resources it asked for (JSON object), from the task's effective
+    /// spec when it was recorded.
+    pub resources: Option<String>,
 }
 
 impl AttemptRow {
@@ -863,11 +866,18 @@ impl Tx<'_> {
         // Lineage: an attempt continues from the task's previous one; its
         // kind is `run` (first), `retry`, or what was asked (`restart`).
         self.prepare_cached(
-            "INSERT INTO attempts (task_id, n, token, operator, status, created_at, parent, kind)
+            "INSERT INTO attempts (task_id, n, token, operator, status, created_at, parent, kind,
+                                   resources)
              VALUES (?1, ?2, ?3, ?4, 'CREATED', ?5,
                      coalesce(?6, (SELECT max(id) FROM attempts WHERE task_id = ?1)),
                      coalesce((SELECT next_kind FROM tasks WHERE id = ?1),
-                              CASE WHEN ?2 > 1 THEN 'retry' ELSE 'run' END))",
+                              CASE WHEN ?2 > 1 THEN 'retry' ELSE 'run' END),
+                     (SELECT json_object('cores', s ->> '$.cores', 'memory', s ->> '$.memory',
+                                         'walltime', s ->> '$.walltime',
+                                         'partition', s ->> '$.partition', 'qos', s ->> '$.qos',
+                                         'account', s ->> '$.account', 'gres', s ->> '$.gres',
+                                         'constraint', s ->> '$.constraint')
+                      FROM (SELECT coalesce(resolved, spec) AS s FROM tasks WHERE id = ?1)))",
         )?
         .execute(params![task_id, n, token, operator, now_ms(), parent])?;
         let id = self.last_insert_rowid();
@@ -950,7 +960,7 @@ impl Tx<'_> {
         let mut st = self.prepare_cached(&format!(
             "SELECT id, task_id, n, token, operator, status, external_id, created_at,
                     started_at, ended_at, exit_code, reason, parent, kind,
-                    sched_phase, queue_reason, queued_at, running_at
+                    sched_phase, queue_reason, queued_at, running_at, resources
              FROM attempts WHERE {clause}"
         ))?;
         let rows = st
@@ -978,6 +988,7 @@ impl Tx<'_> {
                         queue_reason: r.get(15)?,
                         queued_at: r.get(16)?,
                         running_at: r.get(17)?,
+                        resources: r.get(18)?,
                     },
                     r.get::<_, String>(5)?,
                 ))

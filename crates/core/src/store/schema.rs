@@ -121,6 +121,12 @@ ALTER TABLE attempts ADD COLUMN queue_reason TEXT;
 ALTER TABLE attempts ADD COLUMN queued_at INTEGER;
 ALTER TABLE attempts ADD COLUMN running_at INTEGER;";
 
+/// The resources each attempt asked for (JSON: cores, memory, walltime,
+/// partition, qos, account, gres, constraint), copied from the task's
+/// effective spec when the attempt is recorded, so a retry with another
+/// partition shows both.
+const V11: &str = "ALTER TABLE attempts ADD COLUMN resources TEXT;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -134,6 +140,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V8),
         M::up(V9),
         M::up(V10),
+        M::up(V11),
     ])
 }
 

@@ -112,9 +112,9 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Retry { run, task } => {
-            Run::open(&run)?.retry(&task)?;
-            println!("{task} will run again at the next step");
+        Cmd::Retry { run, task, changes } => {
+            let again = Run::open(&run)?.retry(&task, &changes.into())?;
+            println!("{} will run again at the next step", again.join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Restart(args) => super::restart::dispatch(args),

@@ -80,13 +80,17 @@ enum Cmd {
         /// Tasks to cancel.
         tasks: Vec<String>,
     },
-    /// Run a failed, cancelled or skipped task again.
-    #[command(after_help = "Example:\n  matterstack retry examples/demo/runs/demo-1 relax")]
+    /// Run a failed, cancelled or skipped task again, optionally with other resources.
+    #[command(
+        after_help = "A sweep's name retries each of its failed points. Changes apply to the new\nattempt and are shown in its lineage (`explain`) and the evidence.\n\nExamples:\n  matterstack retry runs/r1 opt\n  matterstack retry runs/r1 md --partition long --walltime 2d"
+    )]
     Retry {
         /// The run directory.
         run: PathBuf,
-        /// The task.
+        /// The task (or a sweep: its failed points).
         task: String,
+        #[command(flatten)]
+        changes: restart::ChangeArgs,
     },
     /// Continue a failed or cancelled task from its checkpoint (a new attempt).
     Restart(restart::RestartArgs),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use matterstack_core::app::overrides::Overrides;
 use matterstack_core::app::restart::RestartOptions;
 use matterstack_core::app::Run;
 
@@ -23,23 +24,52 @@ pub struct RestartArgs {
     pub run: PathBuf,
     /// The task.
     pub task: String,
-    /// A new walltime for the restart (HH:MM:SS, D-HH:MM:SS, or 30m / 12h / 2d).
-    #[arg(long, value_name = "W")]
-    pub walltime: Option<String>,
-    /// A new number of cores for the restart.
-    #[arg(long, value_name = "N")]
-    pub cores: Option<u32>,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
     /// Print what was recorded as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
+/// What `retry` and `restart` may change for the next attempt.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeArgs {
+    /// A new walltime (HH:MM:SS, D-HH:MM:SS, or 30m / 12h / 2d).
+    #[arg(long, value_name = "W")]
+    pub walltime: Option<String>,
+    /// A new number of cores.
+    #[arg(long, value_name = "N")]
+    pub cores: Option<u32>,
+    /// A new memory request (e.g. 8GB).
+    #[arg(long, value_name = "MEM")]
+    pub memory: Option<String>,
+    /// Another partition (SLURM) or queue (PBS).
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// Another QOS.
+    #[arg(long, value_name = "Q")]
+    pub qos: Option<String>,
+    /// Another account.
+    #[arg(long, value_name = "A")]
+    pub account: Option<String>,
+}
+
+impl From<ChangeArgs> for Overrides {
+    fn from(a: ChangeArgs) -> Overrides {
+        Overrides {
+            walltime: a.walltime,
+            cores: a.cores,
+            memory: a.memory,
+            partition: a.partition,
+            qos: a.qos,
+            account: a.account,
+        }
+    }
+}
+
 /// Records the restart and says what will run.
 pub fn dispatch(args: RestartArgs) -> Result<ExitCode> {
-    let options = RestartOptions {
-        walltime: args.walltime,
-        cores: args.cores,
-    };
+    let options: RestartOptions = args.changes.into();
     let o = Run::open(&args.run)?.restart(&args.task, &options)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&o)?);

@@ -8,6 +8,7 @@ mod chains;
 mod cli;
 mod crash;
 mod evidence;
+mod fixing;
 mod hardening;
 mod mbe;
 mod probe;

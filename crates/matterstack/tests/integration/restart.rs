@@ -278,7 +278,7 @@ depends_on = ["prod"]
     assert_eq!(t["status"], "COMPLETED");
     assert_eq!(t["results"]["values"]["final_step"], 10000, "{t}");
     assert_eq!(t["results"]["values"]["last_restart_step"], 10000);
-    assert_eq!(t["lineage"], "attempt 2 (restart of 1)");
+    assert_eq!(t["lineage"], "attempt 2 (restart of 1 with walltime 2h)");
     assert!(read(&prod.join("output.before-restart.log"))
         .contains("FATAL ERROR: stand-in node failure at step 5000"));
     let config = read(&prod.join("restart.namd"));
@@ -577,5 +577,8 @@ fn a_cluster_task_that_failed_after_checkpointing_restarts_on_slurm() {
     assert_eq!(info["resources"]["cores"], 2);
     assert_eq!(info["spec"]["command"], "sh count.sh --resume");
     let e = explain(&run, "count");
-    assert_eq!(e["lineage"], serde_json::json!(["run", "restart of 1"]));
+    assert_eq!(
+        e["lineage"],
+        serde_json::json!(["run", "restart of 1 with cores 2"])
+    );
 }

@@ -174,18 +174,19 @@ fn tasks_table(s: &mut String, ev: &Evidence) {
 }
 
 fn attempts_table(s: &mut String, ev: &Evidence) {
-    s.push_str("<h2>Attempts</h2>\n<table><tr><th>Task</th><th>#</th><th>Kind</th><th>Continues</th><th>Status</th><th>Operator</th><th>Host</th><th>External id</th><th>Queued</th><th>Started</th><th>Ended</th><th>Wait (s)</th><th>Run (s)</th><th>Exit</th><th>Reason</th></tr>\n");
+    s.push_str("<h2>Attempts</h2>\n<table><tr><th>Task</th><th>#</th><th>Kind</th><th>Continues</th><th>Status</th><th>Operator</th><th>Resources</th><th>Host</th><th>External id</th><th>Queued</th><th>Started</th><th>Ended</th><th>Wait (s)</th><th>Run (s)</th><th>Exit</th><th>Reason</th></tr>\n");
     for t in &ev.tasks {
         for a in &t.attempts {
             let _ = writeln!(
                 s,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.id),
                 a.n,
                 esc(&a.kind),
                 a.parent.map_or(String::new(), |p| format!("#{p}")),
                 badge(&a.status),
                 esc(&a.operator),
+                esc(&a.resources_label()),
                 opt(&a.host),
                 opt(&a.external_id),
                 esc(&a.queued_at),

@@ -103,18 +103,19 @@ pub fn render(ev: &Evidence) -> String {
     for t in ev.tasks.iter().filter(|t| !t.attempts.is_empty()) {
         let _ = writeln!(
             s,
-            "\n### {}\n\n| # | Kind | Continues | Status | Operator | Host | External id | Queued | Started | Ended | Run (s) | Exit | Reason |\n|---:|---|---|---|---|---|---|---|---|---|---:|---:|---|",
+            "\n### {}\n\n| # | Kind | Continues | Status | Operator | Resources | Host | External id | Queued | Started | Ended | Run (s) | Exit | Reason |\n|---:|---|---|---|---|---|---|---|---|---|---|---:|---:|---|",
             code(&t.id)
         );
         for a in &t.attempts {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 a.n,
                 text(&a.kind),
                 a.parent.map_or(String::new(), |p| format!("#{p}")),
                 a.status,
                 code(&a.operator),
+                text(&a.resources_label()),
                 opt(&a.host),
                 opt(&a.external_id),
                 a.queued_at,

@@ -26,6 +26,8 @@ fn attempt(n: u32, kind: &str, parent: Option<u32>, status: &str, t: i64) -> Att
         run_s: Some(0.49),
         exit_code: Some(if status == "FAILED" { 3 } else { 0 }),
         reason: (status == "FAILED").then(|| EVIL.to_string()),
+        resources: Some(json!({"cores": 1, "partition": EVIL, "qos": null})),
+        lineage: kind.into(),
         logs: vec![],
         ms: (t, Some(t + 10), Some(t + 500)),
     }
