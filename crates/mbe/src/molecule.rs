@@ -164,11 +164,13 @@ pub(crate) fn check_molecule(input: &ManyBodyInput) -> Result<CheckedMolecule, M
 
     let fragment_charges = match &mol.fragment_charges {
         Some(c) if c.len() == nfr => {
-            if let Some(i) = c.iter().position(|x| !x.is_finite()) {
+            // No molecule carries a charge of a million electrons; beyond
+            // that, electron counts would overflow.
+            if let Some(i) = c.iter().position(|x| !(x.is_finite() && x.abs() < 1e6)) {
                 return Err(MbeError::field(
                     format!("molecule.fragment_charges[{i}]"),
                     format!("{}", c[i]),
-                    "charges must be finite numbers",
+                    "charges must be finite numbers of electrons, e.g. -1, 0 or 2",
                 ));
             }
             c.clone()

@@ -577,3 +577,14 @@ fn no_panic_on_odd_input() {
         }
     }
 }
+
+#[test]
+fn an_absurd_fragment_charge_is_an_error_naming_it_not_an_overflow() {
+    // Found by the fuzzer: a charge of i64::MIN overflowed the electron count.
+    let toml = "method=\"hf\"\nprogram=\"psi4\"\nbsse_type=[\"nocp\"]\nmax_nbody=2\nunits=\"angstrom\"\nxyz=\"\"\"0 1\nH 9 3 0\nH 7 0 4\n--\n-9223372036854775808 1\nO 1 1 0\nH 6 1 1\"\"\"\n";
+    let e = ManyBodyInput::from_toml(toml)
+        .and_then(|i| plan(&i).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fragment_charges[1]"), "{e}");
+}
