@@ -18,6 +18,7 @@ use super::overrides::Overrides;
 use super::Run;
 use crate::engine::{self, RunLock};
 use crate::model::{Command, TaskSpec, TaskStatus};
+use crate::operators::AttemptRef;
 use crate::store::{AttemptRow, Tx, TxError};
 use crate::{Error, Result};
 
@@ -52,6 +53,11 @@ pub struct RestartOutcome {
 /// to exit (a program stopping on SIGTERM writes its last checkpoint first).
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
+/// How often, and how far apart, a restart fetches a cancelled cluster
+/// job's checkpoint while its TERM trap may still be copying it.
+const FETCH_TRIES: u32 = 5;
+const FETCH_PAUSE: Duration = Duration::from_secs(2);
+
 impl Run {
     /// Makes a FAILED or CANCELLED task continue from the checkpoint its
     /// last attempt left: the next attempt (kind `restart`, parent = the
@@ -66,6 +72,7 @@ impl Run {
     /// done, or when `--walltime`/`--cores` is invalid.
     pub fn restart(&mut self, task: &str, options: &RestartOptions) -> Result<RestartOutcome> {
         options.check()?;
+        self.fetch_checkpoint(task)?;
         let _lock = RunLock::acquire(&self.dir)?;
         let run_dir = self.dir.clone();
         // Read-only checks first; a local attempt whose processes are still
@@ -115,6 +122,54 @@ impl Run {
                 dependants,
             })
         })
+    }
+}
+
+impl Run {
+    /// A cluster task's checkpoint, when its files are not here yet: a job
+    /// cancelled by the user is not polled again, so what its TERM trap kept
+    /// (in the job's project directory) is fetched now. The trap runs when
+    /// the program has stopped, so this waits a little for it.
+    fn fetch_checkpoint(&mut self, task: &str) -> Result<()> {
+        let run_dir = self.dir.clone();
+        let Some((last, spec)) = self.store().read(|tx| {
+            let t = known_task(tx, task)?;
+            let last = tx.last_attempt(task)?;
+            Ok(last.map(|l| (l, t.spec)))
+        })?
+        else {
+            return Ok(());
+        };
+        let dir = run_dir.join("tasks").join(task);
+        let missing = |spec: &TaskSpec| spec.checkpoint.iter().any(|f| !dir.join(f).is_file());
+        if !last.operator.contains('@')
+            || last.status.is_active()
+            || spec.checkpoint.is_empty()
+            || !missing(&spec)
+        {
+            return Ok(());
+        }
+        let mut outputs = spec.outputs.clone();
+        if !outputs.is_empty() {
+            outputs.extend(spec.checkpoint.iter().cloned());
+        }
+        let op = self.ops.get(&last.operator)?;
+        let aref = AttemptRef {
+            run_dir: &run_dir,
+            task_id: task,
+            n: last.n,
+            token: &last.token,
+            external_id: last.external_id.as_deref(),
+            outputs: &outputs,
+        };
+        for _ in 0..FETCH_TRIES {
+            op.fetch(std::slice::from_ref(&aref))?;
+            if !missing(&spec) {
+                break;
+            }
+            std::thread::sleep(FETCH_PAUSE);
+        }
+        Ok(())
     }
 }
 

@@ -155,6 +155,33 @@ pub trait Operator {
     /// attempt that already ended is not an error.
     fn cancel(&self, attempt: &AttemptRef<'_>) -> Result<()>;
 
+    /// Reads a live attempt's `file` on the remote machine from byte
+    /// `offset` (at most `max` bytes); `None` when this operator keeps its
+    /// files locally (they are read where they are).
+    ///
+    /// Fails when the remote machine cannot be reached.
+    fn read_remote(
+        &self,
+        attempt: &AttemptRef<'_>,
+        file: &LogFile,
+        offset: u64,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let _ = (attempt, file, offset, max);
+        Ok(None)
+    }
+
+    /// Brings back what finished `attempts` left on a remote machine (logs,
+    /// markers, declared outputs) into their task directories, as a poll
+    /// does when it sees them end: for attempts that ended without being
+    /// polled again (a user's cancel). Local operators have nothing to do.
+    ///
+    /// Fails when the transfer fails.
+    fn fetch(&self, attempts: &[AttemptRef<'_>]) -> Result<()> {
+        let _ = attempts;
+        Ok(())
+    }
+
     /// Removes (or, with `dry_run`, only lists) the remote directories of a
     /// run's `attempts`: those that are theirs (a remote operator checks the
     /// token in each `job_info.json`), then the run's directories once
@@ -166,6 +193,17 @@ pub trait Operator {
         let _ = (attempts, dry_run);
         Ok(RemoteRemoval::default())
     }
+}
+
+/// A file of an attempt that `logs` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFile {
+    /// Its standard output.
+    Stdout,
+    /// Its standard error.
+    Stderr,
+    /// A file (a plain name, checked) in its working directory.
+    Work(String),
 }
 
 /// What [`Operator::remove_remote`] removed (or would remove) and kept.

@@ -45,7 +45,9 @@ use matterstack_schedulers::{job_name, token_from_job_name, ExitMarker, FailureK
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AttemptFiles, AttemptRef, Capacity, Launched, Observation, Operator, RemoteRemoval};
+use super::{
+    AttemptFiles, AttemptRef, Capacity, Launched, LogFile, Observation, Operator, RemoteRemoval,
+};
 use crate::model::cluster::ClusterProfile;
 use crate::model::{resources, Command, TaskSpec};
 use crate::store::now_ms;
@@ -911,6 +913,43 @@ impl Operator for SlurmOperator {
                 })
                 .collect(),
         }
+    }
+
+    fn read_remote(
+        &self,
+        a: &AttemptRef<'_>,
+        file: &LogFile,
+        offset: u64,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let (p, s) = self.dirs(a.task_id, a.n)?;
+        let path = match file {
+            LogFile::Stdout => format!("{p}/stdout"),
+            LogFile::Stderr => format!("{p}/stderr"),
+            LogFile::Work(name) => format!("{s}/{name}"),
+        };
+        let out = self.transport.exec(
+            "read-log",
+            &format!(
+                "f={}; if [ -f \"$f\" ]; then tail -c +{} \"$f\" | head -c {max}; fi",
+                quote(&path),
+                offset + 1
+            ),
+            None,
+        )?;
+        if !out.ok() {
+            return Err(Error::Scheduler(format!(
+                "cluster \"{}\": reading {path} failed: {}",
+                self.cluster,
+                out.stderr.trim()
+            )));
+        }
+        Ok(Some(out.stdout.into_bytes()))
+    }
+
+    fn fetch(&self, attempts: &[AttemptRef<'_>]) -> Result<()> {
+        let refs: Vec<&AttemptRef<'_>> = attempts.iter().collect();
+        self.fetch_many(&refs)
     }
 
     fn remove_remote(&self, attempts: &[AttemptRef<'_>], dry_run: bool) -> Result<RemoteRemoval> {

@@ -1,10 +1,10 @@
 //! One function per command.
 
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView, TaskState};
 use matterstack_core::engine::RunState;
 
@@ -184,6 +184,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             run,
             task,
             stderr,
+            file,
             follow,
             attempt,
         } => {
@@ -192,7 +193,14 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             } else {
                 LogStream::Stdout
             };
-            logs(&mut Run::open(&run)?, &task, stream, follow, attempt)
+            logs(
+                &mut Run::open(&run)?,
+                &task,
+                stream,
+                file.as_deref(),
+                follow,
+                attempt,
+            )
         }
     }
 }
@@ -325,29 +333,49 @@ fn logs(
     run: &mut Run,
     task: &str,
     stream: LogStream,
+    file: Option<&str>,
     follow: bool,
     attempt: Option<u32>,
 ) -> Result<ExitCode> {
-    let target = run.log(task, stream, attempt)?;
+    let mut target = run.log(task, stream, file, attempt)?;
     let mut out = std::io::stdout().lock();
     let mut pos = 0u64;
+    let mut switched = false;
     loop {
-        let live = follow && run.attempt_live(task, target.attempt)?;
-        if let Ok(mut f) = std::fs::File::open(&target.path) {
-            f.seek(SeekFrom::Start(pos))?;
-            let mut buf = Vec::new();
-            f.read_to_end(&mut buf)
-                .with_context(|| format!("read {}", target.path.display()))?;
-            pos += buf.len() as u64;
-            out.write_all(&buf)?;
-            out.flush()?;
-        } else if !follow {
-            bail!("no log yet at {}", target.path.display());
+        let chunk = run.read_log(&target, pos)?;
+        if chunk.bytes.is_empty() && pos == 0 && !chunk.live && !switched {
+            // A program that writes its own output file (psi4's output.dat)
+            // leaves stdout empty: show that file instead.
+            if let (None, LogStream::Stdout, Some(f)) =
+                (file, stream, target.program_output.clone())
+            {
+                eprintln!("(standard output is empty; showing {f}, the program's output file)");
+                target = run.log(task, stream, Some(&f), attempt)?;
+                switched = true;
+                continue;
+            }
         }
-        if !live {
+        pos += chunk.bytes.len() as u64;
+        out.write_all(&chunk.bytes)?;
+        out.flush()?;
+        if pos == 0 && !chunk.live && !follow && !target.path.exists() {
+            bail!(
+                "no log yet at {} (attempt {} of {task} wrote none)",
+                target.path.display(),
+                target.attempt
+            );
+        }
+        if !(follow && chunk.live) {
+            if chunk.bytes.len() as u64 >= (4 << 20) {
+                continue;
+            }
             return Ok(ExitCode::SUCCESS);
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(if chunk.bytes.is_empty() {
+            500
+        } else {
+            100
+        }));
     }
 }
 

@@ -131,9 +131,9 @@ enum Cmd {
         after_help = "Example:\n  matterstack complete runs/r1 big-job --from ~/results/big-job"
     )]
     Complete(workflow::CompleteArgs),
-    /// Print a task's output.
+    /// Print a task's output (read on the cluster while its job runs).
     #[command(
-        after_help = "Example:\n  matterstack logs examples/demo/runs/demo-1 relax --stderr --follow"
+        after_help = "A cluster job's stdout/stderr (or --file) is read over the run's SSH connection\nwhile it runs; after it ends, from the local copy kept in the run directory.\nWhen stdout is empty and the task has a parser output file, that file is shown.\n\nExamples:\n  matterstack logs examples/demo/runs/demo-1 relax --stderr --follow\n  matterstack logs runs/r1 opt --file output.dat --follow"
     )]
     Logs {
         /// The run directory.
@@ -143,6 +143,10 @@ enum Cmd {
         /// Show standard error instead of standard output.
         #[arg(long)]
         stderr: bool,
+        /// Show this file of the task instead (e.g. output.dat); read on the
+        /// cluster while its job runs.
+        #[arg(long, value_name = "NAME", conflicts_with = "stderr")]
+        file: Option<String>,
         /// Keep printing while the attempt runs.
         #[arg(long, short = 'f')]
         follow: bool,

@@ -10,6 +10,7 @@ mod crash;
 mod evidence;
 mod fixing;
 mod hardening;
+mod logs;
 mod mbe;
 mod probe;
 mod queue;

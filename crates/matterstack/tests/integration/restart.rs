@@ -582,3 +582,68 @@ fn a_cluster_task_that_failed_after_checkpointing_restarts_on_slurm() {
         serde_json::json!(["run", "restart of 1 with cores 2"])
     );
 }
+
+#[test]
+fn a_gromacs_md_cancelled_on_slurm_restarts_with_a_new_walltime_to_the_full_step_count() {
+    need("gmx");
+    let tb = testbed();
+    let common = "rcoulomb = 0.8, rvdw = 0.8";
+    let tasks = [
+        slurm_task(
+            "nvt",
+            &format!("template = \"gromacs/nvt\"\nparams = {{ structure = \"conf.gro\", nsteps = 100, position_restraints = false, seed = 7, {common} }}\ninputs = [\"conf.gro\", \"topol.top\"]\noutputs = [\"nvt.gro\", \"nvt.cpt\"]"),
+        ),
+        slurm_task(
+            "md",
+            &format!("template = \"gromacs/md\"\nparams = {{ structure = \"nvt.gro\", checkpoint = \"nvt.cpt\", ensemble = \"nvt\", nsteps = {MD_STEPS}, output_interval = 1000, checkpoint_minutes = 0.005, {common} }}\ndepends_on = [\"nvt\"]\nfiles_from = {{ nvt = [\"nvt.gro\", \"nvt.cpt\", \"topol.top\"] }}\nwalltime = \"30m\""),
+        ),
+    ]
+    .concat();
+    let c = ClusterWs::plain(&tb, &tasks);
+    water(&c.ws);
+    let run = c.ws.init("prod");
+    // Step until mdrun on the cluster has written a checkpoint: its log is
+    // read on the cluster while the job runs.
+    let checkpointed = wait_for(Duration::from_secs(180), || {
+        c.ws.ms(&["step", s(&run)]);
+        task_status(&status(&run), "md")["status"] == "RUNNING"
+            && c.ws
+                .ms(&["logs", s(&run), "md", "--file", "md.log"])
+                .stdout
+                .contains("Writing checkpoint, step")
+    });
+    assert!(checkpointed, "no checkpoint: {}", status(&run));
+    let job = task_status(&status(&run), "md")["job"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(c.ws.ms(&["cancel", s(&run), "md"]).code, 0);
+    assert!(wait_for(Duration::from_secs(30), || slurm_state(&job)
+        .starts_with("CANCELLED")));
+    // The checkpoint the job's TERM trap kept on the cluster is fetched by
+    // the restart.
+    let out = c.ws.ms(&["restart", s(&run), "md", "--walltime", "1h"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let md = run.join("tasks/md");
+    assert!(md.join("md.cpt").is_file() && md.join("md.tpr").is_file());
+    let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
+    assert_eq!(out.code, 0, "{out:?}\n{}", status(&run));
+    let st = status(&run);
+    let t = task_status(&st, "md");
+    assert_eq!(t["status"], "COMPLETED", "{st}");
+    assert_eq!(t["results"]["values"]["final_step"], MD_STEPS, "{t}");
+    assert_eq!(t["lineage"], "attempt 2 (restart of 1 with walltime 1h)");
+    let log = read(&md.join("md.log"));
+    let steps = logged_steps(&log);
+    assert_eq!(steps.last(), Some(&MD_STEPS), "the full step count");
+    assert!(
+        steps.windows(2).all(|w| w[0] <= w[1]),
+        "continued, not started over: {steps:?}"
+    );
+    let info = c
+        .job_infos()
+        .into_iter()
+        .find(|i| i["task"] == "md" && i["attempt"] == 2)
+        .unwrap();
+    assert_eq!(info["resources"]["walltime"], "1h", "{info}");
+}

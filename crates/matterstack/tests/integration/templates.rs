@@ -120,6 +120,13 @@ inputs = ["fail.out"]
             .starts_with("psi4 reported an error"),
         "{t}"
     );
+    // Nothing on stdout: `logs` shows the program's output file instead.
+    let logs = ws.ms(&["logs", s(&run), "noconv"]);
+    assert_eq!(logs.code, 0, "{logs:?}");
+    assert!(
+        logs.stdout.contains("Psi4") && logs.stderr.contains("showing output.dat"),
+        "{logs:?}"
+    );
 }
 
 #[test]
@@ -156,6 +163,15 @@ command = "true"
             && reason.ends_with("(exit code 1)"),
         "{t}"
     );
+    // The program's output file is one `logs --file` away.
+    let logs = ws.ms(&["logs", s(&run), "noconv", "--file", "output.dat"]);
+    assert_eq!(logs.code, 0, "{logs:?}");
+    assert!(
+        logs.stdout.contains("Could not converge SCF iterations"),
+        "{logs:?}"
+    );
+    let bad = ws.ms(&["logs", s(&run), "noconv", "--file", "../state.sqlite"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
     // The table keeps its columns: every line starts with a task id or
     // continues under the reason column.
     let table = ws.ms(&["status", s(&run)]).stdout;
