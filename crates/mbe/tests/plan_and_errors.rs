@@ -588,3 +588,23 @@ fn an_absurd_fragment_charge_is_an_error_naming_it_not_an_overflow() {
         .to_string();
     assert!(e.contains("fragment_charges[1]"), "{e}");
 }
+
+#[test]
+fn an_all_body_expansion_of_twenty_fragments_is_refused_at_once() {
+    // Found by the fuzzer as a hang: 2^20 - 1 components were planned.
+    let mut xyz = String::new();
+    for i in 0..20 {
+        if i > 0 {
+            xyz.push_str("--\n");
+        }
+        xyz.push_str(&format!("Ne 0 0 {}\n", 5.5 * i as f64));
+    }
+    let toml = format!("method='hf'\nbasis='sto-3g'\nprogram='psi4'\nunits='bohr'\nxyz='''\n{xyz}'''\n");
+    let start = std::time::Instant::now();
+    let e = ManyBodyInput::from_toml(&toml)
+        .and_then(|i| plan(&i).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_nbody") && e.contains("limit 100000"), "{e}");
+    eprintln!("refused in {:?}", start.elapsed());
+}
