@@ -65,12 +65,14 @@ pub fn find(name: &str, workspace: Option<&Path>) -> Result<Template> {
 pub fn resolve_task(
     task: &mut TaskSpec,
     workspace: &Path,
+    files: &Path,
 ) -> std::result::Result<Option<Rendered>, String> {
     let rendered = match task.template.clone() {
         None => None,
         Some(name) => {
             let t = library::find(&name, &search_dirs(Some(workspace)))
                 .map_err(|e| format!("task \"{}\": template: {e}", task.id))?;
+            read_structure_files(task, &t, files)?;
             let rendered = t
                 .render(&task.params)
                 .map_err(|e| format!("task \"{}\": template {name}: {e}", task.id))?;
@@ -97,6 +99,56 @@ pub fn resolve_task(
         }
     }
     Ok(rendered)
+}
+
+/// Largest structure file read into a parameter.
+const MAX_STRUCTURE_BYTES: u64 = 64 << 20;
+
+/// A `structure` parameter given as a file name (`molecule = "h2o.xyz"`,
+/// or an upstream's file: `"{{ tasks.opt.files['xtbopt.xyz'] }}"`, which
+/// resolves to its name once copied in) takes that file's text from
+/// `dir` (the workspace at `init`, the task directory when it starts);
+/// the template then checks it like any structure.
+fn read_structure_files(
+    task: &mut TaskSpec,
+    t: &Template,
+    dir: &Path,
+) -> std::result::Result<(), String> {
+    for p in t.params() {
+        if p.kind != matterstack_templates::ParamType::Structure {
+            continue;
+        }
+        let Some(serde_json::Value::String(v)) = task.params.get(&p.name) else {
+            continue;
+        };
+        if v.contains('\n') || matterstack_boundary::check_file_name(v).is_err() {
+            continue;
+        }
+        let path = match crate::files::regular_file_in(dir, v) {
+            Ok(path) => path,
+            Err(m) => {
+                return Err(format!(
+                    "task \"{}\": params.{} = {v:?} names no structure file here ({m}); give the structure's text, a file listed in inputs, or an upstream file",
+                    task.id, p.name
+                ))
+            }
+        };
+        let too_big = std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_STRUCTURE_BYTES);
+        let text = if too_big {
+            None
+        } else {
+            std::fs::read_to_string(&path).ok()
+        };
+        let Some(text) = text else {
+            return Err(format!(
+                "task \"{}\": params.{} = {v:?}: not a UTF-8 text file under 64 MiB",
+                task.id, p.name
+            ));
+        };
+        task.params
+            .insert(p.name.clone(), serde_json::Value::String(text));
+    }
+    Ok(())
 }
 
 /// Checkpoint entries must name files inside the task directory, and a

@@ -599,7 +599,8 @@ fn an_all_body_expansion_of_twenty_fragments_is_refused_at_once() {
         }
         xyz.push_str(&format!("Ne 0 0 {}\n", 5.5 * i as f64));
     }
-    let toml = format!("method='hf'\nbasis='sto-3g'\nprogram='psi4'\nunits='bohr'\nxyz='''\n{xyz}'''\n");
+    let toml =
+        format!("method='hf'\nbasis='sto-3g'\nprogram='psi4'\nunits='bohr'\nxyz='''\n{xyz}'''\n");
     let start = std::time::Instant::now();
     let e = ManyBodyInput::from_toml(&toml)
         .and_then(|i| plan(&i).map(|_| ()))

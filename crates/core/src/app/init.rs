@@ -45,13 +45,21 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
         }
         Err(e) => return Err(Error::io("read", &file, e)),
     };
-    let mut spec = WorkspaceSpec::parse(&text, &file)?;
+    let (mut spec, mut problems) = WorkspaceSpec::parse_all(&text, &file)?;
     let root = workspace
         .canonicalize()
         .map_err(|e| Error::io("resolve", workspace, e))?;
-    check_inputs(&root, &spec, &file)?;
-    let rendered = render_templates(&root, &mut spec, &file)?;
-    let clusters = used_clusters(&root, &spec, &file)?;
+    // Every check runs, so every problem of every kind is reported at once.
+    gather(&mut problems, check_inputs(&root, &spec, &file))?;
+    let rendered =
+        gather(&mut problems, render_templates(&root, &mut spec, &file))?.unwrap_or_default();
+    let clusters = gather(&mut problems, used_clusters(&root, &spec, &file))?.unwrap_or_default();
+    if !problems.is_empty() {
+        return Err(Error::Spec {
+            file: file.clone(),
+            problems,
+        });
+    }
     let run_id = match &opts.run_id {
         Some(id) => {
             ids::check_id("run", id).map_err(|m| Error::Input(format!("--run-id: {m}")))?;
@@ -88,6 +96,19 @@ pub fn init(workspace: &Path, opts: &InitOptions) -> Result<PathBuf> {
         return Err(e);
     }
     Ok(final_dir)
+}
+
+/// The value of a check, or `None` with its problems added to `problems`;
+/// other errors (IO) stop `init`.
+fn gather<T>(problems: &mut Vec<String>, r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Spec { problems: p, .. }) => {
+            problems.extend(p);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn build(
@@ -141,7 +162,7 @@ pub(super) fn render_templates(
             }
             continue;
         }
-        match super::templates::resolve_task(t, root) {
+        match super::templates::resolve_task(t, root, root) {
             Ok(Some(r)) => rendered.push((t.id.clone(), r)),
             Ok(None) => {}
             Err(m) => problems.push(m),

@@ -110,7 +110,7 @@ pub(super) fn resolve(
     }
     if resolved.template.is_some() && resolved.command.is_none() {
         let workspace = std::path::PathBuf::from(tx.run()?.workspace);
-        match crate::lookup::resolve_task(&mut resolved, &workspace) {
+        match crate::lookup::resolve_task(&mut resolved, &workspace, &dir) {
             Ok(Some(rendered)) => {
                 if let Err(e) = matterstack_templates::write_rendered(&rendered, &dir) {
                     return Ok(Resolution::Fail(format!("template: {e}")));

@@ -5,6 +5,7 @@ pub mod dag;
 pub mod duration;
 pub mod ids;
 pub mod layout;
+pub mod lenient;
 pub mod record;
 pub mod refs;
 pub mod resources;

@@ -272,6 +272,14 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
     }
     let mut problems = Vec::new();
     for t in tasks.iter_mut() {
+        // Taking an upstream's files depends on it, like a reference does.
+        let ups: Vec<String> = t
+            .files_from
+            .keys()
+            .filter(|u| !t.depends_on.contains(u) && **u != t.id)
+            .cloned()
+            .collect();
+        t.depends_on.extend(ups);
         let too_big = texts(t)
             .into_iter()
             .chain(t.when.as_deref())

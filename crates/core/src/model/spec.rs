@@ -257,18 +257,7 @@ impl WorkspaceSpec {
     /// dependency, cycle, resource value, environment name, input path and
     /// operator, each with its fix.
     pub fn parse(text: &str, file: &Path) -> Result<WorkspaceSpec, Error> {
-        let mut spec: WorkspaceSpec = toml::from_str(text).map_err(|e| Error::Spec {
-            file: file.to_path_buf(),
-            problems: vec![toml_message(text, &e)],
-        })?;
-        super::sweep::expand(&mut spec).map_err(|problems| Error::Spec {
-            file: file.to_path_buf(),
-            problems,
-        })?;
-        // References to upstream tasks become dependencies before the DAG
-        // is checked (so a reference cycle is reported as a cycle).
-        let mut problems = super::refs::check(&mut spec.tasks);
-        problems.extend(spec.problems());
+        let (spec, problems) = WorkspaceSpec::parse_all(text, file)?;
         if problems.is_empty() {
             Ok(spec)
         } else {
@@ -277,6 +266,43 @@ impl WorkspaceSpec {
                 problems,
             })
         }
+    }
+
+    /// [`WorkspaceSpec::parse`], returning what could be read with every
+    /// problem found, so later checks (inputs, templates, clusters) can add
+    /// theirs and all are reported at once. Fails only for text that is
+    /// not TOML at all (with its line and column).
+    pub fn parse_all(text: &str, file: &Path) -> Result<(WorkspaceSpec, Vec<String>), Error> {
+        let (mut spec, mut problems) = match toml::from_str::<WorkspaceSpec>(text) {
+            Ok(spec) => (spec, Vec::new()),
+            Err(e) => match toml::from_str::<toml::Table>(text) {
+                // Valid TOML that does not fit: read it part by part so
+                // every problem is reported, not only the first.
+                Ok(table) => super::lenient::parse_parts(text, table),
+                Err(_) => {
+                    return Err(Error::Spec {
+                        file: file.to_path_buf(),
+                        problems: vec![toml_message(text, &e)],
+                    })
+                }
+            },
+        };
+        let swept = super::sweep::expand(&mut spec);
+        let swept_ok = swept.is_ok();
+        if let Err(p) = swept {
+            problems.extend(p);
+        }
+        // References to upstream tasks become dependencies before the DAG
+        // is checked (so a reference cycle is reported as a cycle). After
+        // a failed sweep expansion the references are not checked (its
+        // points' values are missing), the rest still is.
+        if swept_ok {
+            problems.extend(super::refs::check(&mut spec.tasks));
+        }
+        if !spec.tasks.is_empty() || problems.is_empty() {
+            problems.extend(spec.problems());
+        }
+        Ok((spec, problems))
     }
 
     /// Every problem of a deserialized spec (empty when valid).
@@ -598,6 +624,20 @@ mod tests {
     fn unknown_field_is_named() {
         let p = parse("[[tasks]]\nid = \"a\"\ncommand = \"x\"\ncoers = 2\n").unwrap_err();
         assert!(p[0].contains("coers") && p[0].contains("line 4"), "{p:?}");
+    }
+
+    #[test]
+    fn files_from_implies_the_dependency() {
+        let spec = parse(
+            "[[tasks]]\nid = \"a\"\ncommand = \"x\"\n[[tasks]]\nid = \"b\"\ncommand = \"y\"\nfiles_from = { a = [\"out.txt\"] }\n",
+        )
+        .unwrap();
+        assert_eq!(spec.tasks[1].depends_on, ["a"]);
+        let p = parse(
+            "[[tasks]]\nid = \"b\"\ncommand = \"y\"\nfiles_from = { nope = [\"out.txt\"] }\n",
+        )
+        .unwrap_err();
+        assert!(p.iter().any(|m| m.contains("nope")), "{p:?}");
     }
 
     #[test]

@@ -131,3 +131,64 @@ fn a_missing_workspace_file_and_a_bad_run_id() {
     );
     assert!(!ws.runs_dir_exists());
 }
+
+#[test]
+fn ten_problems_of_five_kinds_are_all_reported_by_one_init() {
+    let toml = r#"
+[[tasks]]
+id = "prep"
+command = "true"
+operater = "local"
+inputs = ["nothere.xyz"]
+
+[[tasks]]
+id = "opt"
+command = "true"
+memory = "lots"
+walltime = "soon"
+depends_on = ["prepp"]
+inputs = ["missing.dat"]
+coers = 2
+
+[[tasks]]
+id = "sp"
+template = "psi4/energy"
+params = { basis = "sto-3g", maxiter = 0 }
+memory = "a little"
+
+[[tasks]]
+id = "far"
+command = "true"
+operator = "slurm"
+cluster = "nosuch"
+"#;
+    let ws = Workspace::new(toml);
+    let out = ws.ms(&["init", "."]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let needles = [
+        // unknown keys, with a suggestion
+        "unknown key \"operater\" at line 5; did you mean \"operator\"?",
+        "unknown key \"coers\" at line 15; did you mean \"cores\"?",
+        // resource values
+        "memory \"lots\"",
+        "memory \"a little\"",
+        "\"soon\"",
+        // the DAG
+        "depends_on \"prepp\"",
+        // inputs
+        "nothere.xyz",
+        "missing.dat",
+        // template values
+        "maxiter",
+        // clusters
+        "cluster \"nosuch\" is not defined",
+    ];
+    for n in needles {
+        assert!(
+            out.stderr.contains(n),
+            "stderr lacks {n:?}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!ws.runs_dir_exists());
+}

@@ -386,7 +386,7 @@ proptest! {
                 continue;
             }
             if t.template.is_some() {
-                matterstack_core::lookup::resolve_task(&mut t, ws.path()).unwrap();
+                matterstack_core::lookup::resolve_task(&mut t, ws.path(), ws.path()).unwrap();
             }
             if refs::needs_resolution(&t) {
                 t = Context::new(&up, &BTreeMap::new(), &t.sweep_point).resolve(&t).unwrap();

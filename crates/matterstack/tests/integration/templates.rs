@@ -330,3 +330,64 @@ fn template_commands_list_show_and_render() {
     assert!(out.stderr.contains("maxiter"), "{}", out.stderr);
     assert!(!ws.path().join("bad").exists());
 }
+
+#[test]
+fn an_xtb_optimisation_feeds_psi4_through_a_structure_parameter() {
+    need("xtb");
+    need("psi4");
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "opt"
+template = "xtb/opt"
+params = { molecule = "water.xyz" }
+inputs = ["water.xyz"]
+
+[[tasks]]
+id = "sp"
+template = "psi4/energy"
+params = { molecule = "{{ tasks.opt.files['xtbopt.xyz'] }}", basis = "sto-3g", method = "scf" }
+"#,
+    );
+    // A structure parameter given as a file name reads that file.
+    ws.file(
+        "water.xyz",
+        "3\nwater\nO 0.0 0.0 0.0\nH 0.0 0.0 1.1\nH 1.0 0.0 -0.2\n",
+    );
+    let run = ws.init("chain");
+    let out = ws.ms(&["run", s(&run)]);
+    assert_eq!(out.code, 0, "{out:?}\n{}", status(&run));
+    let st = status(&run);
+    let opt = std::fs::read_to_string(run.join("tasks/opt/xtbopt.xyz")).unwrap();
+    // psi4 ran on xtb's optimised geometry, not on the input or a default.
+    let input = std::fs::read_to_string(run.join("tasks/sp/input.dat")).unwrap();
+    let atom = opt
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert!(
+        input.contains(atom[1]) && input.contains(atom[3]),
+        "{input}\n{opt}"
+    );
+    assert!(!input.contains("water dimer"));
+    let e = task_status(&st, "sp")["results"]["final_energy"]
+        .as_f64()
+        .unwrap();
+    assert!((-76.0..-74.0).contains(&e), "STO-3G water SCF energy: {e}");
+
+    // A reference to a file the upstream does not make is caught at start,
+    // naming it; a structure file that is not a structure, at init.
+    let bad = Workspace::new(
+        "[[tasks]]\nid = \"sp\"\ntemplate = \"psi4/energy\"\nparams = { molecule = \"notes.txt\" }\ninputs = [\"notes.txt\"]\n",
+    );
+    bad.file("notes.txt", "not a molecule\n");
+    let out = bad.ms(&["init", "."]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("molecule") && out.stderr.contains("not a valid structure"),
+        "{}",
+        out.stderr
+    );
+}
