@@ -35,6 +35,12 @@ pub fn data_dir() -> PathBuf {
     xdg_dir("XDG_DATA_HOME", ".local/share")
 }
 
+/// The user's matterstack cache directory (MBE component results):
+/// `$XDG_CACHE_HOME/matterstack`, else `~/.cache/matterstack`.
+pub fn cache_dir() -> PathBuf {
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
 /// The user's template directory.
 pub fn user_dir() -> PathBuf {
     config_dir().join("templates")

@@ -9,8 +9,12 @@
 //! matterstack.toml           the tasks of the latest run (one per component still to compute)
 //! inputs/<task>/             component.json (label, hash, program, driver) + the program's input
 //! runs/mbe-NNN/              the runs (resumable like any other)
-//! cache/<sha256>.json        one component result per hash of its full input
 //! ```
+//!
+//! Component results go to the user's cache, `$XDG_CACHE_HOME/matterstack/mbe/<sha256>.json`
+//! (one result per hash of its full input), shared by every expansion workspace of the user, so
+//! the same fragment calculation is never run twice anywhere; a workspace's own `cache/` (where
+//! earlier versions kept them) is still read.
 //!
 //! The cache key is the SHA-256 of the component's complete program input (program, method,
 //! basis, keywords, atoms, ghosts, charge, multiplicity, driver) in canonical JSON, so a rerun,
@@ -703,17 +707,20 @@ fn read_xtb(
 
 // ------------------------------------------------------------------ the cache
 
-/// The content-addressed component cache of an expansion workspace (`<workspace>/cache/`).
+/// The content-addressed component cache: the user's (`$XDG_CACHE_HOME/matterstack/mbe/`),
+/// written and read, and an expansion workspace's own `cache/` of earlier versions, read.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    legacy: PathBuf,
 }
 
 impl Cache {
-    /// The cache of `workspace`.
+    /// The user's cache, and the old one of `workspace`.
     pub fn new(workspace: &Path) -> Cache {
         Cache {
-            dir: workspace.join("cache"),
+            dir: crate::lookup::cache_dir().join("mbe"),
+            legacy: workspace.join("cache"),
         }
     }
 
@@ -724,8 +731,11 @@ impl Cache {
 
     /// The cached result of `c`, if any (its own key, or for an energy a gradient calculation).
     pub fn get(&self, c: &Component) -> Result<Option<ComponentResult>> {
-        for h in lookup_hashes(c)? {
-            let p = self.path(&h);
+        let hashes = lookup_hashes(c)?;
+        let files = [&self.dir, &self.legacy]
+            .into_iter()
+            .flat_map(|d| hashes.iter().map(move |h| d.join(format!("{h}.json"))));
+        for p in files {
             let Ok(text) = fs::read_to_string(&p) else {
                 continue;
             };

@@ -207,6 +207,23 @@ pub struct TaskView {
     /// Why and since when its job waits, while it is QUEUED.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueView>,
+    /// The latest attempt's scheduler job id (or process id), live or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_job: Option<String>,
+    /// How long the latest attempt has run (to its end, or to now while it
+    /// runs), ms; none while queued or not started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<i64>,
+}
+
+impl TaskView {
+    /// The main parsed result for a table: the final energy with its unit.
+    pub fn main_result(&self) -> Option<String> {
+        let r = self.results.as_ref()?;
+        let e = r.get("final_energy")?.as_f64()?;
+        let unit = r.get("energy_unit").and_then(|u| u.as_str()).unwrap_or("");
+        Some(format!("{e:.8} {unit}").trim_end().to_string())
+    }
 }
 
 impl Run {
@@ -234,6 +251,7 @@ impl Run {
             .map(|s| (s.as_str().to_string(), 0))
             .collect();
         counts.extend(self.counts()?);
+        let now = crate::store::now_ms();
         self.store().read(|tx| {
             let run = tx.run()?;
             let mut tasks = Vec::new();
@@ -249,6 +267,10 @@ impl Run {
                     None
                 };
                 let state = TaskState::of(t.status, t.job.as_ref());
+                let elapsed_ms = match (state, t.started_at) {
+                    (TaskState::Queued, _) | (_, None) => None,
+                    (_, Some(s)) => Some(t.ended_at.unwrap_or(now) - s).filter(|d| *d >= 0),
+                };
                 tasks.push(TaskView {
                     id: t.id,
                     status: state,
@@ -259,6 +281,8 @@ impl Run {
                     reason: t.reason,
                     results: t.results.and_then(|r| serde_json::from_str(&r).ok()),
                     lineage,
+                    last_job: t.last_external_id,
+                    elapsed_ms,
                 });
             }
             Ok(RunView {

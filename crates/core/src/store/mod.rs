@@ -86,6 +86,13 @@ pub struct TaskSummary {
     pub results: Option<String>,
     /// Its live attempt's job, while it has one.
     pub job: Option<LiveJob>,
+    /// The latest attempt's scheduler job id (or process id).
+    pub last_external_id: Option<String>,
+    /// When the latest attempt started running (seen running by the
+    /// scheduler, else launched), ms since the epoch.
+    pub started_at: Option<i64>,
+    /// When the latest attempt ended, ms since the epoch.
+    pub ended_at: Option<i64>,
 }
 
 /// What is known of a task's live attempt: its scheduler id and what the
@@ -1076,16 +1083,18 @@ impl Tx<'_> {
         // One row per task: its live attempt (if any) is the latest one.
         let mut st = self.prepare_cached(
             "SELECT t.id, t.status, t.attempts, t.exit_code, t.reason, t.results,
-                    a.id, a.external_id, a.sched_phase, a.queue_reason, a.queued_at, a.created_at
+                    a.status IN ('CREATED', 'RUNNING'), a.external_id, a.sched_phase,
+                    a.queue_reason, a.queued_at, a.created_at,
+                    coalesce(a.running_at, a.started_at), a.ended_at
              FROM tasks t LEFT JOIN attempts a
-               ON a.task_id = t.id AND a.n = t.attempts AND a.status IN ('CREATED', 'RUNNING')
+               ON a.task_id = t.id AND a.n = t.attempts
              ORDER BY t.seq",
         )?;
         let rows: Vec<(TaskSummary, String)> = st
             .query_map([], |r| {
-                let job = match r.get::<_, Option<i64>>(6)? {
-                    None => None,
-                    Some(_) => Some(LiveJob {
+                let job = match r.get::<_, Option<bool>>(6)? {
+                    None | Some(false) => None,
+                    Some(true) => Some(LiveJob {
                         external_id: r.get(7)?,
                         phase: r
                             .get::<_, Option<String>>(8)?
@@ -1103,6 +1112,9 @@ impl Tx<'_> {
                     exit_code: r.get(3)?,
                     reason: r.get(4)?,
                     results: r.get(5)?,
+                    last_external_id: r.get(7)?,
+                    started_at: r.get(12)?,
+                    ended_at: r.get(13)?,
                     job,
                 };
                 Ok((t, r.get(1)?))

@@ -60,7 +60,14 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 progress.done();
                 state
             } else {
-                run.run_until_done(Duration::from_secs_f64(poll), |_| {})?
+                // Not a terminal (a log file, a batch job): one line per
+                // change of a task's state.
+                let mut changes = Changes::default();
+                let state = run.run_until_done_with(Duration::from_secs_f64(poll), |run, _| {
+                    changes.tick(run)
+                })?;
+                changes.show(&mut run);
+                state
             };
             let view = run.view()?;
             print_counts(&view);
@@ -86,12 +93,12 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 _ => ExitCode::from(1),
             })
         }
-        Cmd::Status { run, json } => {
+        Cmd::Status { run, json, wide } => {
             let view = Run::open(&run)?.view()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
-                print_status(&view);
+                print_status(&view, wide);
                 if let Some(why) = &view.paused {
                     println!("paused: {why} (`matterstack resume` to go on)");
                 }
@@ -216,6 +223,68 @@ pub(super) fn remember(dir: &std::path::Path) {
     }
 }
 
+/// One line per change of a task's state, for `run` without a terminal:
+/// `02:14:07 UTC opt attempt 1 (job 4211) QUEUED: job 4211 queued for 3.0 s (Priority)`.
+/// Looked at most once a second, and never more than a fifth of the time
+/// (a view of a huge run is not free), so a run without a terminal is not
+/// slower than one with.
+#[derive(Default)]
+struct Changes {
+    seen: std::collections::HashMap<String, (TaskState, u32)>,
+    next: Option<std::time::Instant>,
+}
+
+impl Changes {
+    fn tick(&mut self, run: &mut Run) {
+        if self.next.is_some_and(|t| std::time::Instant::now() < t) {
+            return;
+        }
+        let start = std::time::Instant::now();
+        self.show(run);
+        self.next = Some(start + (start.elapsed() * 5).max(Duration::from_secs(1)));
+    }
+
+    fn show(&mut self, run: &mut Run) {
+        let Ok(view) = run.view() else {
+            return;
+        };
+        let now = matterstack_core::store::now_ms();
+        let mut out = std::io::stdout().lock();
+        for t in &view.tasks {
+            let key = (t.status, t.attempts);
+            let before = self.seen.insert(t.id.clone(), key);
+            if before == Some(key) {
+                continue;
+            }
+            // Tasks that have not started are not news.
+            if before.is_none() && t.attempts == 0 {
+                continue;
+            }
+            let job = t
+                .last_job
+                .as_deref()
+                .map(|j| format!(" (job {j})"))
+                .unwrap_or_default();
+            let why = t
+                .queue
+                .as_ref()
+                .map(|q| q.describe(now))
+                .or_else(|| t.reason.clone())
+                .map(|r| format!(": {}", r.lines().next().unwrap_or("")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} {} attempt {}{job} {}{why}",
+                matterstack_core::engine::clock(now),
+                t.id,
+                t.attempts,
+                t.status
+            );
+        }
+        let _ = out.flush();
+    }
+}
+
 /// A one-line progress display, redrawn at most every 100 ms.
 #[derive(Default)]
 struct Progress {
@@ -280,7 +349,7 @@ fn print_counts(view: &RunView) {
     );
 }
 
-fn print_status(view: &RunView) {
+fn print_status(view: &RunView, wide: bool) {
     print_counts(view);
     let width = view
         .tasks
@@ -296,9 +365,21 @@ fn print_status(view: &RunView) {
         .max()
         .unwrap_or(6)
         .max(9);
+    // --wide: the job id, how long it ran, the main parsed result.
+    let extra = |job: &str, elapsed: &str, result: &str| {
+        if wide {
+            format!("{job:<12}  {elapsed:>9}  {result:<24}  ")
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "{:<width$}  {:<sw$}  {:>8}  {:>4}  REASON",
-        "TASK", "STATUS", "ATTEMPTS", "EXIT"
+        "{:<width$}  {:<sw$}  {:>8}  {:>4}  {}REASON",
+        "TASK",
+        "STATUS",
+        "ATTEMPTS",
+        "EXIT",
+        extra("JOB", "ELAPSED", "RESULT")
     );
     let now = matterstack_core::store::now_ms();
     for t in &view.tasks {
@@ -312,9 +393,16 @@ fn print_status(view: &RunView) {
             .or(t.reason.as_deref())
             .or(t.lineage.as_deref())
             .unwrap_or("");
+        let columns = extra(
+            t.last_job.as_deref().unwrap_or("-"),
+            &t.elapsed_ms
+                .map(matterstack_core::model::duration::duration_label)
+                .unwrap_or_else(|| "-".into()),
+            &t.main_result().unwrap_or_else(|| "-".into()),
+        );
         let mut lines = reason.lines();
         println!(
-            "{:<width$}  {}  {:>8}  {:>4}  {}",
+            "{:<width$}  {}  {:>8}  {:>4}  {columns}{}",
             t.id,
             status.replace(name, &style::status(name)),
             t.attempts,
@@ -322,7 +410,7 @@ fn print_status(view: &RunView) {
             lines.next().unwrap_or("")
         );
         // A multi-line reason continues under its column.
-        let indent = width + sw + 8 + 4 + 8;
+        let indent = width + sw + 8 + 4 + 8 + columns.chars().count();
         for line in lines.filter(|l| !l.trim().is_empty()) {
             println!("{:indent$}{}", "", line.trim_end());
         }

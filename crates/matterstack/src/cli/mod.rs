@@ -71,6 +71,9 @@ enum Cmd {
         /// Print JSON: {run, status, counts, tasks: [{id, status, attempts, exit_code}]}.
         #[arg(long)]
         json: bool,
+        /// Also show each task's job id, elapsed time and main result (energy).
+        #[arg(long)]
+        wide: bool,
     },
     /// Cancel tasks (all unfinished ones when none are named).
     #[command(after_help = "Example:\n  matterstack cancel examples/demo/runs/demo-1 relax")]

@@ -41,6 +41,35 @@ fn init_prints_the_run_directory_last_and_run_completes_a_dag() {
 
     let out = ws.ms(&["run", s(&run)]);
     assert_eq!(out.code, 0, "{out:?}");
+    // Not a terminal: a line per change of a task's state, then the counts.
+    for id in ["a", "b", "c", "d"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.contains(&format!(" {id} attempt 1 (job ")) && l.ends_with(" COMPLETED")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.last_line().starts_with("run r1 COMPLETED"),
+        "{}",
+        out.stdout
+    );
+    // --wide: the job (pid), how long it ran, the main result.
+    let wide = ws.ms(&["status", s(&run), "--wide"]);
+    let header = wide.stdout.lines().find(|l| l.starts_with("TASK")).unwrap();
+    assert!(
+        header.contains("JOB") && header.contains("ELAPSED") && header.contains("RESULT"),
+        "{}",
+        wide.stdout
+    );
+    let st = status(&run);
+    assert!(
+        task_status(&st, "d")["elapsed_ms"].as_i64().is_some(),
+        "{st}"
+    );
+    assert!(task_status(&st, "d")["last_job"].is_string(), "{st}");
     let st = status(&run);
     assert_eq!(st["status"], "COMPLETED");
     assert_eq!(st["counts"]["COMPLETED"], 4);

@@ -13,7 +13,18 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::support::{ms_in, s, Out};
+use crate::support::{s, Out};
+
+/// The user's cache of component results, per test (each test has its own
+/// directory): `<cwd>/xdg-cache/matterstack/mbe/`.
+fn cache_of(cwd: &Path) -> PathBuf {
+    cwd.join("xdg-cache")
+}
+
+/// `matterstack ARGS` in `cwd`, with a cache of its own.
+fn ms_in(cwd: &Path, args: &[&str]) -> Out {
+    crate::support::ms_env(cwd, args, &[("XDG_CACHE_HOME", &cache_of(cwd))])
+}
 
 // ------------------------------------------------------------------ helpers
 
@@ -698,7 +709,10 @@ fn psi4_water_trimer_nocp_cp_vmfc_equals_psi4s_own_nbody_driver_and_reruns_from_
     let toml = std::fs::read_to_string(ws.join("matterstack.toml")).unwrap();
     assert_eq!(toml.matches("[[tasks]]").count(), 13, "{toml}");
     assert!(!toml.contains("depends_on = [\""), "{toml}");
-    assert_eq!(std::fs::read_dir(ws.join("cache")).unwrap().count(), 19);
+    // the results are in the user's cache
+    let cache = cache_of(dir.path()).join("matterstack/mbe");
+    assert_eq!(std::fs::read_dir(cache).unwrap().count(), 19);
+    assert!(!ws.join("cache").exists());
 
     // 3. psi4's own n-body driver agrees to 1e-8 Eh
     let psi4 = psi4_nbody(dir.path(), 3, 3);
@@ -897,6 +911,24 @@ fn xtb_nocp_through_all_fragments_equals_xtbs_own_full_cluster() {
         "{}",
         out.stderr
     );
+    // the cache is the user's: the same molecule in another workspace
+    // (another directory) is not computed again
+    let other = tempfile::tempdir().unwrap();
+    let p2 = write_json(other.path(), "same-w4.json", &inp);
+    let out = crate::support::ms_env(
+        other.path(),
+        &["mbe", "run", s(&p2), "-o", "r3.json"],
+        &[("XDG_CACHE_HOME", &cache_of(dir.path()))],
+    );
+    ok(&out);
+    assert!(
+        out.stderr
+            .contains("15 components: 15 cached, 0 to compute"),
+        "{}",
+        out.stderr
+    );
+    let r3 = read_json(&other.path().join("r3.json"));
+    assert_eq!(r3["ret_energy"], r["ret_energy"]);
 }
 
 // ------------------------------------------------------------------ resumable
@@ -920,6 +952,7 @@ fn a_killed_mbe_run_is_continued_by_the_next_one_and_no_component_runs_twice() {
     let ws = dir.path().join("mbe-he3");
     let mut child = crate::support::ms_command()
         .args(["mbe", "run", s(&p), "--workers", "1"])
+        .env("XDG_CACHE_HOME", cache_of(dir.path()))
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -1146,6 +1179,7 @@ fn dimer_run(
     let out: Out = crate::support::ms_command()
         .args(["mbe", "run", s(&p), "--workers", "2", "-o"])
         .arg(format!("{name}.json"))
+        .env("XDG_CACHE_HOME", cache_of(dir))
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
@@ -1381,6 +1415,7 @@ fn pyscf_without_pyscf_or_with_an_unknown_basis_is_refused_before_anything_is_wr
         crate::support::ms_command()
             .args(["mbe", "run", s(p), "--workers", "1"])
             .current_dir(dir.path())
+            .env("XDG_CACHE_HOME", cache_of(dir.path()))
             .env("MATTERSTACK_PYSCF_PYTHON", python)
             .output()
             .unwrap()
