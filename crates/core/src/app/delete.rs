@@ -64,10 +64,7 @@ impl Run {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut by_op: BTreeMap<&str, Vec<&crate::store::AttemptRow>> = BTreeMap::new();
-        for a in rows.iter().filter(|a| a.operator.contains('@')) {
-            by_op.entry(a.operator.as_str()).or_default().push(a);
-        }
+        let by_op = by_operator(&rows);
         let mut report = DeleteReport {
             run: run_id,
             dir: self.dir.clone(),
@@ -105,7 +102,9 @@ impl Run {
         Ok(report)
     }
 
-    fn remove_remote(
+    /// Removes (or lists) the remote directories of `attempts` of one
+    /// remote operator.
+    pub(super) fn remove_remote(
         &self,
         key: &str,
         attempts: &[&crate::store::AttemptRow],
@@ -125,4 +124,15 @@ impl Run {
             .collect();
         op.remove_remote(&refs, dry_run)
     }
+}
+
+/// A run's remote attempts, by operator key (`slurm@hpc`).
+pub(super) fn by_operator(
+    rows: &[crate::store::AttemptRow],
+) -> BTreeMap<&str, Vec<&crate::store::AttemptRow>> {
+    let mut by_op: BTreeMap<&str, Vec<&crate::store::AttemptRow>> = BTreeMap::new();
+    for a in rows.iter().filter(|a| a.operator.contains('@')) {
+        by_op.entry(a.operator.as_str()).or_default().push(a);
+    }
+    by_op
 }

@@ -30,7 +30,7 @@ use crate::store::evidence::{EventRow, EvidenceTask};
 use crate::store::{now_ms, AttemptRow, RunRow};
 use crate::{Error, Result};
 
-pub use files::{FileEntry, HostInfo, ProgramVersion};
+pub use files::{hash_tree, sha256_file, FileEntry, HostInfo, ProgramVersion};
 
 /// The directory of the bundle inside a run.
 pub const EVIDENCE_DIR: &str = "evidence";

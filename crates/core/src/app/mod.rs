@@ -1,6 +1,7 @@
 //! The application API: what every face (CLI now; TUI and web later) calls.
 //! Faces parse and present; decisions are made here and below.
 
+pub mod archive;
 mod campaign;
 pub mod clusters;
 mod control;

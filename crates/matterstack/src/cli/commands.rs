@@ -168,6 +168,35 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             file,
             json,
         } => parse(&program, &file, json),
+        Cmd::Archive {
+            run,
+            output,
+            remove_remote,
+            json,
+        } => {
+            let r = Run::open(&run)?.archive(&app::archive::ArchiveOptions {
+                output,
+                remove_remote,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for (op, rem) in &r.remote {
+                    for d in &rem.removed {
+                        println!("{op}: {d} removed");
+                    }
+                    for d in &rem.kept {
+                        println!("{op}: {d} kept (not this run's, or not empty)");
+                    }
+                }
+                println!(
+                    "archived {} files ({} bytes, sha256 {})",
+                    r.files, r.bytes, r.sha256
+                );
+                println!("{}", r.file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Delete {
             run,
             remote,

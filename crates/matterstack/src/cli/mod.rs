@@ -205,6 +205,23 @@ Example:
         #[arg(long)]
         forget_missing: bool,
     },
+    /// Pack a finished run into one tarball with checksums (evidence included).
+    #[command(
+        after_help = "Writes <run>.tar.gz beside the run directory (or -o FILE) and FILE.sha256;\ninside, SHA256SUMS lists every file (`sha256sum -c SHA256SUMS` checks them).\n--remove-remote then removes the run's own directories on its clusters.\n\nExample:\n  matterstack archive ws/runs/study --remove-remote"
+    )]
+    Archive {
+        /// The run directory.
+        run: PathBuf,
+        /// The tarball to write.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Remove the run's directories on its clusters once the tarball is written.
+        #[arg(long)]
+        remove_remote: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a run: cancel its live jobs, remove its remote directories (--remote), then the run directory.
     #[command(
         after_help = "Only remote directories whose job_info.json carries one of the run's tokens are\nremoved; another run's directory under the same root is never touched. A failure\non the cluster keeps the local run, so the delete can be run again.\n\nExamples:\n  matterstack delete ws/runs/old --remote --dry-run\n  matterstack delete ws/runs/old --remote --yes"

@@ -190,3 +190,75 @@ fn delete_remote_removes_only_this_runs_directories_on_the_cluster_and_locally()
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
     assert_eq!(state_of(&all, "same"), "COMPLETED");
 }
+
+#[test]
+fn archive_packs_a_finished_run_with_checksums_that_check() {
+    let ws = Workspace::new(
+        "[[tasks]]\nid = \"a\"\ncommand = \"echo hi > out.txt\"\n[[tasks]]\nid = \"slow\"\ncommand = \"sleep 30\"\n",
+    );
+    let run = ws.init("r");
+    // A run with a live task is refused.
+    assert_eq!(ws.ms(&["step", s(&run)]).code, 0);
+    let out = ws.ms(&["archive", s(&run)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("slow"), "{}", out.stderr);
+    assert_eq!(ws.ms(&["cancel", s(&run), "slow"]).code, 0);
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+
+    let out = ws.ms(&["archive", s(&run), "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = out.json();
+    let file = std::path::PathBuf::from(r["file"].as_str().unwrap());
+    assert_eq!(file, run.with_file_name("r.tar.gz"));
+    let sum = std::fs::read_to_string(run.with_file_name("r.tar.gz.sha256")).unwrap();
+    assert_eq!(
+        sum,
+        format!("{}  r.tar.gz\n", r["sha256"].as_str().unwrap())
+    );
+    // Unpacked elsewhere, every file checks against SHA256SUMS, evidence
+    // included.
+    let x = tempfile::tempdir().unwrap();
+    let tar = std::process::Command::new("tar")
+        .args(["-xzf", s(&file), "-C", s(x.path())])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let root = x.path().join("r");
+    assert!(root.join("evidence/evidence.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(root.join("tasks/a/out.txt")).unwrap(),
+        "hi\n"
+    );
+    let check = std::process::Command::new("sha256sum")
+        .args(["-c", "--quiet", "SHA256SUMS"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let listed = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+    assert_eq!(
+        listed.lines().count() + 1,
+        r["files"].as_u64().unwrap() as usize
+    );
+    // Not twice over the same file.
+    assert_eq!(ws.ms(&["archive", s(&run)]).code, 2);
+}
+
+#[test]
+fn archive_remove_remote_leaves_the_tarball_and_nothing_on_the_cluster() {
+    let tb = testbed();
+    let c = ClusterWs::plain(
+        &tb,
+        &slurm_task("j", "echo x > x.txt", "outputs = [\"x.txt\"]"),
+    );
+    let run = c.ws.init("arch");
+    assert_eq!(c.ws.ms(&["run", s(&run), "--poll", "0.3"]).code, 0);
+    let project = c.remote.path().join("project");
+    assert_eq!(std::fs::read_dir(&project).unwrap().count(), 1);
+    let out = c.ws.ms(&["archive", s(&run), "--remove-remote"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("removed"), "{out:?}");
+    assert_eq!(std::fs::read_dir(&project).unwrap().count(), 0, "{out:?}");
+    assert!(run.with_file_name("arch.tar.gz").is_file());
+    assert!(run.join("tasks/j/x.txt").is_file(), "the local run is kept");
+}
