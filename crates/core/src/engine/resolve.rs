@@ -87,9 +87,13 @@ pub(super) fn resolve(
     let mut resolved = match ctx.resolve(&spec) {
         Ok(r) => r,
         Err(e) => {
+            // A gather over points: say which points lack what it reads.
+            let hint = refs::missing_point_results(&refs::texts(&spec), &upstream)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
             return Ok(Resolution::Fail(format!(
-                "cannot resolve upstream values: {e}"
-            )))
+                "cannot resolve upstream values: {e}{hint}"
+            )));
         }
     };
     resolved.when = None;

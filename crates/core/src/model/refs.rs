@@ -416,6 +416,70 @@ pub struct Upstream {
     pub points: Option<Value>,
 }
 
+/// For a gather that hit an undefined value: which points lack which
+/// `results.<key>` the texts read (`; results.energyy is missing in points
+/// scan.x-1, scan.x-2 (their results have: energy)`), or `None` when no
+/// point lacks one.
+pub fn missing_point_results(
+    texts: &[&str],
+    upstream: &BTreeMap<String, Upstream>,
+) -> Option<String> {
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for text in texts {
+        for (i, m) in text.match_indices(".results.") {
+            let rest = &text[i + m.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if end > 0 {
+                keys.insert(&rest[..end]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (sweep, up) in upstream {
+        let Some(Value::Array(points)) = &up.points else {
+            continue;
+        };
+        for key in &keys {
+            let lacking: Vec<&str> = points
+                .iter()
+                .filter(|p| p["results"].get(*key).is_none())
+                .filter_map(|p| p["id"].as_str())
+                .collect();
+            if lacking.is_empty() {
+                continue;
+            }
+            let have: BTreeSet<&str> = points
+                .iter()
+                .filter_map(|p| p["results"].as_object())
+                .flat_map(|o| o.keys().map(String::as_str))
+                .collect();
+            let shown: Vec<&str> = lacking.iter().take(5).copied().collect();
+            out.push(format!(
+                "results.{key} is missing in {} of {} points of \"{sweep}\" ({}{}){}",
+                lacking.len(),
+                points.len(),
+                shown.join(", "),
+                if lacking.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                },
+                if have.is_empty() {
+                    " (they have no results)".to_string()
+                } else {
+                    format!(
+                        " (their results have: {})",
+                        have.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            ));
+        }
+    }
+    (!out.is_empty()).then(|| out.join("; "))
+}
+
 /// Upstream values, ready to evaluate a task's texts and condition.
 pub struct Context {
     env: minijinja::Environment<'static>,

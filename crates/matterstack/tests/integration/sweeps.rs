@@ -330,3 +330,31 @@ fn cancel_of_one_point_stops_only_its_array_element() {
         || crate::testbed::slurm_state(&second) == "CANCELLED"
     ));
 }
+
+#[test]
+fn a_gather_that_reads_a_missing_result_names_the_points_and_what_they_have() {
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "scan"
+command = "if [ {{ x }} -eq 2 ]; then echo '{\"energie\": 2}'; else echo '{\"energy\": {{ x }}}'; fi > results.json"
+sweep = { x = [1, 2, 3] }
+
+[[tasks]]
+id = "sum"
+command = "echo {% for p in tasks.scan.points %}{{ p.results.energy }} {% endfor %}"
+"#,
+    );
+    let run = ws.init("r");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+    let st = status(&run);
+    let reason = task_status(&st, "sum")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("results.energy is missing in 1 of 3 points of \"scan\" (scan.x-2)")
+            && reason.contains("energie"),
+        "{reason}"
+    );
+}
