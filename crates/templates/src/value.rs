@@ -535,7 +535,13 @@ pub fn parse_walltime_s(s: &str) -> Result<u64, String> {
     if m >= 60 || sec >= 60 {
         return Err(format!("{s:?}: minutes and seconds must be below 60"));
     }
-    let total = days * 86400 + h * 3600 + m * 60 + sec;
+    // Checked: a walltime of more years than a u64 holds is an error, not a panic.
+    let total = days
+        .checked_mul(86400)
+        .and_then(|d| h.checked_mul(3600).and_then(|h| d.checked_add(h)))
+        .and_then(|t| t.checked_add(m * 60 + sec))
+        .filter(|t| *t <= 100 * 366 * 86400)
+        .ok_or_else(|| format!("{s:?} is longer than any cluster allows (at most 100 years)"))?;
     if total == 0 {
         return Err(format!("{s:?} is zero"));
     }
@@ -706,6 +712,9 @@ default = []
         assert_eq!(parse_walltime_s("1-02:00:00").unwrap(), 93600);
         assert_eq!(parse_walltime_s("48:00:00").unwrap(), 172800);
         assert!(parse_walltime_s("1:60:00").is_err());
+        // Found by the fuzzer: overflowed instead of failing.
+        assert!(parse_walltime_s("9222036854775807:0:0").is_err());
+        assert!(parse_walltime_s("99999999999999-00:00:01").is_err());
         assert!(parse_walltime_s("2h").is_err());
         assert_eq!(parse_index_list("4-6, 1").unwrap(), vec![1, 4, 5, 6]);
         assert!(parse_index_list("0").is_err());

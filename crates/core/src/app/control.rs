@@ -117,6 +117,7 @@ impl Run {
     pub fn retry(&mut self, task: &str, changes: &Overrides) -> Result<Vec<String>> {
         changes.check()?;
         let _lock = RunLock::acquire(&self.dir)?;
+        let run_dir = self.dir.clone();
         self.store().write(|tx| {
             let ids = if tx.task(task)?.is_none() && !tx.sweep_points(task)?.is_empty() {
                 let mut failed = Vec::new();
@@ -139,7 +140,7 @@ impl Run {
             };
             let mut again = Vec::new();
             for id in &ids {
-                retry_one(tx, id, changes)?;
+                retry_one(tx, &run_dir, id, changes)?;
                 again.push(id.clone());
                 again.extend(super::restart::bring_back_dependants(tx, id)?);
             }
@@ -150,7 +151,12 @@ impl Run {
 }
 
 /// Resets one task for a retry (see [`Run::retry`]).
-fn retry_one(tx: &Tx<'_>, task: &str, changes: &Overrides) -> Result<(), TxError> {
+fn retry_one(
+    tx: &Tx<'_>,
+    run_dir: &std::path::Path,
+    task: &str,
+    changes: &Overrides,
+) -> Result<(), TxError> {
     let t = known_task(tx, task)?;
     if !matches!(
         t.status,
@@ -184,7 +190,10 @@ fn retry_one(tx: &Tx<'_>, task: &str, changes: &Overrides) -> Result<(), TxError
         None
     } else {
         let declared = tx.declared_spec(task)?.unwrap_or_else(|| t.spec.clone());
-        Some(changes.apply(&declared, &declared)?)
+        let mut spec = changes.apply(&declared, &declared)?;
+        let workspace = std::path::PathBuf::from(tx.run()?.workspace);
+        changes.render_params(&mut spec, &workspace, &run_dir.join("tasks").join(task))?;
+        Some(spec)
     };
     reset(tx, task, t.status)?;
     match &changed {

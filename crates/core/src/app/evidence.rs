@@ -236,8 +236,9 @@ impl AttemptEvidence {
         let Some(Value::Object(m)) = &self.resources else {
             return String::new();
         };
+        // Resources only; template parameters are in the task's spec.
         m.iter()
-            .filter(|(_, v)| !v.is_null())
+            .filter(|(k, v)| !v.is_null() && k.as_str() != "params")
             .map(|(k, v)| match v {
                 Value::String(s) => format!("{k} {s}"),
                 other => format!("{k} {other}"),

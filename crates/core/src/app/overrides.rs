@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
 use crate::model::{record, resources, TaskSpec};
 use crate::{Error, Result};
 
@@ -24,6 +26,9 @@ pub struct Overrides {
     pub qos: Option<String>,
     /// Another account.
     pub account: Option<String>,
+    /// Template parameters to change (`PARAM=VALUE`, values read as TOML
+    /// like `template render --set`): the template is rendered again.
+    pub set: Vec<String>,
 }
 
 impl Overrides {
@@ -35,6 +40,7 @@ impl Overrides {
             && self.partition.is_none()
             && self.qos.is_none()
             && self.account.is_none()
+            && self.set.is_empty()
     }
 
     /// Checks each value on its own, naming the flag and the fix.
@@ -45,6 +51,13 @@ impl Overrides {
             resources::parse_walltime_secs(w).map_err(|e| {
                 Error::Input(format!(
                     "--walltime {w:?}: {e}; give HH:MM:SS, D-HH:MM:SS or 30m / 12h / 2d, e.g. --walltime 04:00:00"
+                ))
+            })?;
+        }
+        if !self.set.is_empty() {
+            matterstack_templates::parse_assignments(&self.set).map_err(|e| {
+                Error::Input(format!(
+                    "--set: {e}; write PARAM=VALUE, e.g. --set basis=def2-svp"
                 ))
             })?;
         }
@@ -125,7 +138,68 @@ impl Overrides {
         put("cores", self.cores.map(|c| c.to_string()));
         put("memory", self.memory.clone());
         put("walltime", self.walltime.clone());
+        for a in &self.set {
+            parts.push(a.replace('=', " "));
+        }
         parts.join(", ")
+    }
+
+    /// Applies `--set` to `spec` (a template task): its parameters changed,
+    /// its template rendered again (into `task_dir`, when its parameters need
+    /// no upstream values; else when it starts). Nothing to do without `--set`.
+    ///
+    /// Fails with a user error when the task has no template or a value is
+    /// not valid for it (the template's own message, naming the parameter).
+    pub fn render_params(
+        &self,
+        spec: &mut TaskSpec,
+        workspace: &Path,
+        task_dir: &Path,
+    ) -> Result<()> {
+        if self.set.is_empty() {
+            return Ok(());
+        }
+        let Some(name) = spec.template.clone() else {
+            return Err(Error::Input(format!(
+                "--set changes template parameters, and task \"{}\" has no template; change its command in the workspace and make a new run",
+                spec.id
+            )));
+        };
+        let values = matterstack_templates::parse_assignments(&self.set)
+            .map_err(|e| Error::Input(format!("--set: {e}")))?;
+        let template = crate::lookup::find(&name, Some(workspace))?;
+        for k in values.keys() {
+            if !template.params().iter().any(|p| &p.name == k) {
+                let known: Vec<&str> = template.params().iter().map(|p| p.name.as_str()).collect();
+                return Err(Error::Input(format!(
+                    "--set {k}: template {name} has no parameter \"{k}\"{}",
+                    crate::model::dag::closest(k, known.iter().copied())
+                        .map(|c| format!("; did you mean \"{c}\"?"))
+                        .unwrap_or_else(|| format!("; it has: {}", known.join(", ")))
+                )));
+            }
+        }
+        spec.params.extend(values);
+        // Rendered again: the command and restart command come from it.
+        spec.command = None;
+        spec.restart_command = None;
+        if crate::model::refs::needs_resolution(spec) {
+            return Ok(());
+        }
+        match crate::lookup::resolve_task(spec, workspace, task_dir).map_err(Error::Input)? {
+            Some(r) => {
+                // The earlier rendering's files give way to the new ones.
+                for name in r.files.keys() {
+                    let old = task_dir.join(name);
+                    if old.is_file() {
+                        std::fs::remove_file(&old).map_err(|e| Error::io("replace", &old, e))?;
+                    }
+                }
+                matterstack_templates::write_rendered(&r, task_dir)
+                    .map_err(|e| Error::Input(format!("task \"{}\": {e}", spec.id)))
+            }
+            None => Ok(()),
+        }
     }
 }
 

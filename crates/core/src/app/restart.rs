@@ -94,7 +94,10 @@ impl Run {
             // with (upstream values already resolved) plus the overrides.
             reset(tx, task, t.status)?;
             let declared = tx.declared_spec(task)?.unwrap_or_else(|| t.spec.clone());
-            let spec = restart_spec(&t.spec, &declared, options)?;
+            let workspace = std::path::PathBuf::from(tx.run()?.workspace);
+            let task_dir = run_dir.join("tasks").join(task);
+            let spec =
+                restart_spec_in(&t.spec, &declared, options, Some((&workspace, &task_dir)))?;
             tx.set_resolved(task, Some(&spec))?;
             tx.set_next_kind(task, Some("restart"))?;
             let attempt = t.attempts + 1;
@@ -268,12 +271,18 @@ fn restartable(
 /// The effective spec of the restart attempt: the restart command in place
 /// of the command, new resources, and the checkpoint fetched back with the
 /// declared outputs (so a cluster restart can be restarted again).
-fn restart_spec(
+/// With `dirs` (the workspace and the task directory), `--set` renders the
+/// template again.
+fn restart_spec_in(
     spec: &TaskSpec,
     declared: &TaskSpec,
     options: &RestartOptions,
+    dirs: Option<(&Path, &Path)>,
 ) -> Result<TaskSpec> {
     let mut s = options.apply(spec, declared)?;
+    if let Some((workspace, task_dir)) = dirs {
+        options.render_params(&mut s, workspace, task_dir)?;
+    }
     if let Some(c) = &s.restart_command {
         s.command = Some(c.clone());
     }
@@ -365,7 +374,7 @@ fn changed_resources(before: Option<&str>, after: Option<&str>) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
-    [
+    let mut changed: Vec<String> = [
         "partition",
         "qos",
         "account",
@@ -378,8 +387,21 @@ fn changed_resources(before: Option<&str>, after: Option<&str>) -> String {
     .iter()
     .filter(|k| b.get(**k) != a.get(**k))
     .map(|k| format!("{k} {}", shown(a.get(*k))))
-    .collect::<Vec<_>>()
-    .join(", ")
+    .collect();
+    // Template parameters, one by one (`--set basis=def2-svp`).
+    let params = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.get("params")
+            .and_then(|p| p.as_object())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (pb, pa) = (params(&b), params(&a));
+    for (k, v) in &pa {
+        if pb.get(k) != Some(v) {
+            changed.push(format!("{k} {}", shown(Some(v))));
+        }
+    }
+    changed.join(", ")
 }
 
 fn display(c: Option<&Command>) -> String {
@@ -408,7 +430,7 @@ mod tests {
 
     #[test]
     fn the_restart_spec_runs_the_restart_command_with_new_resources() {
-        let s = restart_spec(
+        let s = restart_spec_in(
             &spec(),
             &spec(),
             &RestartOptions {
@@ -416,6 +438,7 @@ mod tests {
                 cores: Some(8),
                 ..RestartOptions::default()
             },
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -430,7 +453,7 @@ mod tests {
         let mut plain = spec();
         plain.restart_command = None;
         plain.outputs.clear();
-        let s = restart_spec(&plain, &plain, &RestartOptions::default()).unwrap();
+        let s = restart_spec_in(&plain, &plain, &RestartOptions::default(), None).unwrap();
         assert_eq!(s.command, plain.command);
         assert_eq!(s.walltime.as_deref(), Some("1h"));
         assert!(

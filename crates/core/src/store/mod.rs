@@ -883,7 +883,8 @@ impl Tx<'_> {
                                          'walltime', s ->> '$.walltime',
                                          'partition', s ->> '$.partition', 'qos', s ->> '$.qos',
                                          'account', s ->> '$.account', 'gres', s ->> '$.gres',
-                                         'constraint', s ->> '$.constraint')
+                                         'constraint', s ->> '$.constraint',
+                                         'params', json(s -> '$.params'))
                       FROM (SELECT coalesce(resolved, spec) AS s FROM tasks WHERE id = ?1)))",
         )?
         .execute(params![task_id, n, token, operator, now_ms(), parent])?;

@@ -52,6 +52,9 @@ pub struct ChangeArgs {
     /// Another account.
     #[arg(long, value_name = "A")]
     pub account: Option<String>,
+    /// Change a template parameter (repeatable); the template is rendered again.
+    #[arg(long = "set", value_name = "PARAM=VALUE")]
+    pub set: Vec<String>,
 }
 
 impl From<ChangeArgs> for Overrides {
@@ -63,6 +66,7 @@ impl From<ChangeArgs> for Overrides {
             partition: a.partition,
             qos: a.qos,
             account: a.account,
+            set: a.set,
         }
     }
 }

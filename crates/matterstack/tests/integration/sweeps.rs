@@ -358,3 +358,32 @@ command = "echo {% for p in tasks.scan.points %}{{ p.results.energy }} {% endfor
         "{reason}"
     );
 }
+
+#[test]
+fn the_evidence_plots_a_sweeps_results_against_the_swept_value() {
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "scan"
+command = "echo '{\"energy\": {{ r }}}' > results.json"
+sweep = { r = [3.0, 1.0, 2.0, 10.0] }
+"#,
+    );
+    let run = ws.init("r");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 0);
+    assert_eq!(ws.ms(&["export-evidence", s(&run)]).code, 0);
+    let html = std::fs::read_to_string(run.join("evidence/report.html")).unwrap();
+    let at = html
+        .find("energy vs r (scan)")
+        .unwrap_or_else(|| panic!("no sweep plot: {html}"));
+    let plot = &html[at..at + html[at..].find("</svg>").unwrap()];
+    // Labelled by the value, in its order.
+    let order: Vec<usize> = ["r=1.0", "r=2.0", "r=3.0", "r=10.0"]
+        .iter()
+        .map(|l| {
+            plot.find(&format!(">{l}<"))
+                .unwrap_or_else(|| panic!("{l}: {plot}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}

@@ -391,3 +391,42 @@ params = { molecule = "{{ tasks.opt.files['xtbopt.xyz'] }}", basis = "sto-3g", m
         out.stderr
     );
 }
+
+#[test]
+fn retry_with_set_renders_the_template_again_and_the_lineage_says_so() {
+    need("psi4");
+    let ws = Workspace::new(
+        r#"
+[[tasks]]
+id = "sp"
+template = "psi4/energy"
+params = { basis = "sto-3g", method = "scf", maxiter = 2 }
+"#,
+    );
+    let run = ws.init("r");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 1);
+    assert_eq!(task_status(&status(&run), "sp")["status"], "FAILED");
+    // A parameter the template does not have, and a bad value: exit 2.
+    let out = ws.ms(&["retry", s(&run), "sp", "--set", "maxitre=100"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("did you mean \"maxiter\""),
+        "{}",
+        out.stderr
+    );
+    let out = ws.ms(&["retry", s(&run), "sp", "--set", "maxiter=0"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("maxiter"), "{}", out.stderr);
+    assert_eq!(task_status(&status(&run), "sp")["status"], "FAILED");
+
+    let out = ws.ms(&["retry", s(&run), "sp", "--set", "maxiter=100"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let input = std::fs::read_to_string(run.join("tasks/sp/input.dat")).unwrap();
+    assert!(input.contains("100"), "rendered again: {input}");
+    assert_eq!(ws.ms(&["run", s(&run)]).code, 0);
+    let st = status(&run);
+    let t = task_status(&st, "sp");
+    assert_eq!(t["status"], "COMPLETED", "{st}");
+    assert!(t["results"]["final_energy"].as_f64().unwrap() < -74.0);
+    assert_eq!(t["lineage"], "attempt 2 (retry of 1 with maxiter 100)");
+}

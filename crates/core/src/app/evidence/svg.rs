@@ -324,10 +324,12 @@ pub struct Plot {
 }
 
 /// A plot for each numeric result key present in at least two tasks (most
-/// common keys first, at most [`MAX_PLOTS`]).
+/// common keys first, at most [`MAX_PLOTS`]). The points of a sweep are
+/// plotted on their own, against the swept value (see [`sweep_plots`]).
 pub fn result_plots(ev: &Evidence) -> Vec<Plot> {
+    let mut out = sweep_plots(ev);
     let mut series: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
-    for t in &ev.tasks {
+    for t in ev.tasks.iter().filter(|t| t.spec.sweep_of.is_none()) {
         if let Some(r) = &t.results {
             for (k, v) in numeric_leaves(r) {
                 series.entry(k).or_default().push((t.id.clone(), v));
@@ -338,14 +340,75 @@ pub fn result_plots(ev: &Evidence) -> Vec<Plot> {
         series.into_iter().filter(|(_, p)| p.len() >= 2).collect();
     // Most common first; the final energy leads among equals.
     keys.sort_by_key(|(k, p)| (std::cmp::Reverse(p.len()), k != "final_energy", k.clone()));
-    keys.truncate(MAX_PLOTS);
-    keys.into_iter()
-        .map(|(key, mut points)| {
-            points.truncate(MAX_POINTS);
-            let svg = series_svg(&key, &points);
-            Plot { key, points, svg }
-        })
-        .collect()
+    keys.truncate(MAX_PLOTS.saturating_sub(out.len()));
+    out.extend(keys.into_iter().map(|(key, mut points)| {
+        points.truncate(MAX_POINTS);
+        let svg = series_svg(&key, &points, None);
+        Plot { key, points, svg }
+    }));
+    out
+}
+
+/// For each sweep over one variable, each numeric result its points share,
+/// against the swept value: `final_energy vs r (scan)`, the points in the
+/// value's order and, for numbers, spaced by it.
+pub fn sweep_plots(ev: &Evidence) -> Vec<Plot> {
+    let mut sweeps: BTreeMap<&str, Vec<&super::TaskEvidence>> = BTreeMap::new();
+    for t in &ev.tasks {
+        if let Some(origin) = &t.spec.sweep_of {
+            sweeps.entry(origin.as_str()).or_default().push(t);
+        }
+    }
+    let mut out = Vec::new();
+    for (origin, points) in sweeps {
+        // One swept variable: its name and each point's value.
+        let Some(var) = points[0].spec.sweep_point.keys().next().cloned() else {
+            continue;
+        };
+        if points.iter().any(|p| p.spec.sweep_point.len() != 1) {
+            continue;
+        }
+        let value = |t: &super::TaskEvidence| t.spec.sweep_point.get(&var).cloned();
+        let numeric = points
+            .iter()
+            .all(|p| value(p).is_some_and(|v| v.is_number()));
+        let mut keyed: BTreeMap<String, Vec<(String, f64, Option<f64>)>> = BTreeMap::new();
+        for t in &points {
+            let Some(v) = value(t) else { continue };
+            let label = match &v {
+                Value::String(s) => format!("{var}={s}"),
+                other => format!("{var}={other}"),
+            };
+            for (k, r) in t.results.as_ref().map(numeric_leaves).unwrap_or_default() {
+                keyed.entry(k).or_default().push((
+                    label.clone(),
+                    r,
+                    v.as_f64().filter(|_| numeric),
+                ));
+            }
+        }
+        let mut keys: Vec<_> = keyed.into_iter().filter(|(_, p)| p.len() >= 2).collect();
+        keys.sort_by_key(|(k, p)| (std::cmp::Reverse(p.len()), k != "final_energy", k.clone()));
+        for (key, mut pts) in keys {
+            if out.len() >= MAX_PLOTS {
+                return out;
+            }
+            if numeric {
+                pts.sort_by(|a, b| a.2.unwrap_or(0.0).total_cmp(&b.2.unwrap_or(0.0)));
+            }
+            pts.truncate(MAX_POINTS);
+            let title = format!("{key} vs {var} ({origin})");
+            let xs: Option<Vec<f64>> = numeric.then(|| pts.iter().filter_map(|p| p.2).collect());
+            let points: Vec<(String, f64)> = pts.into_iter().map(|(l, v, _)| (l, v)).collect();
+            let svg = series_svg(&title, &points, xs.as_deref());
+            out.push(Plot {
+                key: title,
+                points,
+                svg,
+            });
+        }
+    }
+    out
 }
 
 /// A plot for each column of each parsed series (`results.series`: SCF
@@ -384,7 +447,7 @@ pub fn series_plots(ev: &Evidence) -> Vec<Plot> {
                 if points.len() < 2 || out.len() >= MAX_PLOTS {
                     continue;
                 }
-                let svg = series_svg(&key, &points);
+                let svg = series_svg(&key, &points, None);
                 out.push(Plot { key, points, svg });
             }
         }
@@ -400,7 +463,8 @@ fn decimals(step: f64) -> usize {
     (-step.log10().floor() + 1.0).clamp(0.0, 10.0) as usize
 }
 
-fn series_svg(key: &str, points: &[(String, f64)]) -> String {
+/// `xs`: each point's x value (spaced by it); `None`: evenly spaced, in order.
+fn series_svg(key: &str, points: &[(String, f64)], xs: Option<&[f64]>) -> String {
     let (w, h) = (WIDTH, 300.0);
     let (left, right, top, bottom) = (110.0, 20.0, 28.0, 80.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
@@ -416,7 +480,18 @@ fn series_svg(key: &str, points: &[(String, f64)]) -> String {
         hi += pad;
     }
     let n = points.len() as f64;
-    let px = |i: usize| left + (i as f64 + 0.5) * pw / n;
+    let span = xs
+        .filter(|x| x.len() == points.len())
+        .map(|x| {
+            let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (x, lo, hi)
+        })
+        .filter(|(_, lo, hi)| hi > lo && lo.is_finite() && hi.is_finite());
+    let px = |i: usize| match span {
+        Some((x, lo, hi)) => left + pw * (0.5 / n + (1.0 - 1.0 / n) * (x[i] - lo) / (hi - lo)),
+        None => left + (i as f64 + 0.5) * pw / n,
+    };
     let py = |v: f64| top + (hi - v) / (hi - lo) * ph;
     let mut s = format!(
         r##"<svg class="plot" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{k} across tasks"><text x="{left}" y="18" font-size="13" font-weight="bold" fill="#222">{k}</text>"##,
@@ -562,10 +637,32 @@ mod tests {
         let svg = series_svg(
             "k<&>",
             &[("a<b".to_string(), 1.0), ("c\"d".to_string(), 2.0)],
+            None,
         );
         assert!(svg.contains("k&lt;&amp;&gt;"), "{svg}");
         assert!(svg.contains("a&lt;b") && svg.contains("c&quot;d"), "{svg}");
         assert!(!svg.contains("a<b"));
         assert_eq!(svg.matches("<circle").count(), 2);
+    }
+
+    #[test]
+    fn points_spaced_by_their_x_values() {
+        let pts = [
+            ("r=1".to_string(), 1.0),
+            ("r=2".to_string(), 2.0),
+            ("r=10".to_string(), 3.0),
+        ];
+        let svg = series_svg("e", &pts, Some(&[1.0, 2.0, 10.0]));
+        let xs: Vec<f64> = svg
+            .match_indices("<circle class=\"point\" cx=\"")
+            .map(|(i, m)| {
+                let rest = &svg[i + m.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+            .collect();
+        assert_eq!(xs.len(), 3);
+        // 1 -> 2 is a ninth of 1 -> 10.
+        let (a, b) = (xs[1] - xs[0], xs[2] - xs[0]);
+        assert!((a / b - 1.0 / 9.0).abs() < 0.01, "{xs:?}");
     }
 }
