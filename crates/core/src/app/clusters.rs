@@ -193,10 +193,24 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
         .split_whitespace()
         .map(|p| p.trim_end_matches('*').to_string())
         .collect();
+    let mut problems = Vec::new();
+    // The profile's QOS against what `cluster probe` found (when it found any).
+    if let (Some(q), Some(probe)) = (&profile.qos, &profile.probe) {
+        if !probe.qos.is_empty() && !probe.qos.contains(q) {
+            problems.push(format!(
+                "qos \"{q}\" is not one of this cluster's (probed {}){}",
+                probe.at,
+                match crate::model::dag::closest(q, probe.qos.iter().map(String::as_str)) {
+                    Some(k) => format!("; did you mean \"{k}\"?"),
+                    None => format!("; it has: {}", probe.qos.join(", ")),
+                }
+            ));
+        }
+    }
     if profile.scheduler == Scheduler::Slurm && !partitions.is_empty() {
         let known: Vec<&str> = partitions.iter().map(String::as_str).collect();
         let wanted = profile.partition.iter().chain(&profile.partitions);
-        let problems: Vec<String> = wanted
+        let bad: Vec<String> = wanted
             .filter(|p| !partitions.contains(p))
             .map(|p| {
                 format!(
@@ -208,12 +222,13 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
                 )
             })
             .collect();
-        if !problems.is_empty() {
-            return Err(Error::Spec {
-                file: PathBuf::from(format!("cluster \"{name}\"")),
-                problems,
-            });
-        }
+        problems.extend(bad);
+    }
+    if !problems.is_empty() {
+        return Err(Error::Spec {
+            file: PathBuf::from(format!("cluster \"{name}\"")),
+            problems,
+        });
     }
     let mut roots = Vec::new();
     for (field, root) in [

@@ -202,6 +202,16 @@ pub const MAX_EXPRESSION_LEN: usize = 1024;
 
 /// Why `text` (a `when` or a templated text) holds an expression too long
 /// to compile, if it does.
+/// A bare expression (`when`, the inside of a lone `{{ … }}`) holds no
+/// template delimiters; minijinja's expression lexer panics on a stray
+/// `}}`, so they are refused before it sees them (found by the fuzzer).
+pub fn delimiter_problem(expr: &str) -> Option<String> {
+    ["{{", "}}", "{%", "%}", "{#", "#}"]
+        .iter()
+        .find(|d| expr.contains(**d))
+        .map(|d| format!("{d:?} does not belong in an expression; write the expression bare, e.g. when = \"tasks.opt.results.converged\""))
+}
+
 pub fn expression_problem(text: &str) -> Option<String> {
     let longest = if text.contains("{{") || text.contains("{%") {
         let mut longest = 0;
@@ -291,7 +301,9 @@ pub fn check(tasks: &mut [TaskSpec]) -> Vec<String> {
             continue;
         }
         if let Some(w) = &t.when {
-            if let Err(e) = minijinja::Environment::new().compile_expression(w) {
+            if let Some(m) = delimiter_problem(w) {
+                problems.push(format!("task \"{}\": when = {w:?}: {m}", t.id));
+            } else if let Err(e) = minijinja::Environment::new().compile_expression(w) {
                 problems.push(format!(
                     "task \"{}\": when = {w:?} is not a valid expression: {e}",
                     t.id
@@ -553,6 +565,9 @@ impl Context {
 
     /// Evaluates a condition.
     pub fn truth(&self, expr: &str) -> Result<bool, String> {
+        if let Some(m) = delimiter_problem(expr) {
+            return Err(format!("when = {expr:?}: {m}"));
+        }
         let e = self
             .env
             .compile_expression(expr)
@@ -589,8 +604,13 @@ impl Context {
                 let single = trimmed.starts_with("{{")
                     && trimmed.ends_with("}}")
                     && trimmed[2..].find("{{").is_none();
-                if single {
-                    let expr = &trimmed[2..trimmed.len() - 2];
+                // (A lone `{{ … }}` is at least 4 bytes: `{{` and `}}`.)
+                let expr = if single {
+                    &trimmed[2..trimmed.len() - 2]
+                } else {
+                    ""
+                };
+                if single && delimiter_problem(expr).is_none() {
                     let e = self
                         .env
                         .compile_expression(expr)

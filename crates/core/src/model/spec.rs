@@ -627,6 +627,22 @@ mod tests {
     }
 
     #[test]
+    fn template_delimiters_in_a_bare_expression_are_a_problem_not_a_panic() {
+        // Found by the fuzzer: minijinja's expression lexer panicked on "}}".
+        for when in ["}}0", "{{ x }}", "a %} b"] {
+            let p = parse(&format!(
+                "[[tasks]]\nid = \"a\"\ncommand = \"x\"\nwhen = {when:?}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                p.iter()
+                    .any(|m| m.contains("does not belong in an expression")),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
     fn files_from_implies_the_dependency() {
         let spec = parse(
             "[[tasks]]\nid = \"a\"\ncommand = \"x\"\n[[tasks]]\nid = \"b\"\ncommand = \"y\"\nfiles_from = { a = [\"out.txt\"] }\n",

@@ -70,13 +70,28 @@ fn probe_records_partitions_and_init_refuses_what_the_cluster_cannot_give() {
     );
     assert!(!c.ws.path().join("runs/bad").exists());
 
-    // `cluster test` refuses a default partition the cluster does not have.
-    let toml = file.replace("partition = \"debug\"", "partition = \"gpuu\"");
+    // `cluster test` refuses a default partition the cluster does not have,
+    // and a QOS the probe did not find (the testbed has no accounting, so
+    // its QOS list is written here as a cluster with accounting gives it).
+    let toml = file
+        .replace(
+            "partition = \"debug\"",
+            "partition = \"gpuu\"\nqos = \"nromal\"",
+        )
+        .replace(
+            "[clusters.testbed.probe]",
+            "[clusters.testbed.probe]\nqos = [\"normal\", \"long\"]",
+        );
     c.ws.file("clusters.toml", &toml);
     let out = c.ws.ms(&["cluster", "test", "testbed"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("gpuu") && out.stderr.contains("did you mean"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean \"normal\""),
         "{}",
         out.stderr
     );

@@ -647,3 +647,31 @@ fn a_gromacs_md_cancelled_on_slurm_restarts_with_a_new_walltime_to_the_full_step
         .unwrap();
     assert_eq!(info["resources"]["walltime"], "1h", "{info}");
 }
+
+#[test]
+fn a_task_cancelled_over_ssh_restarts_from_the_checkpoint_its_trap_kept() {
+    let tb = testbed();
+    let task = "[[tasks]]\nid = \"count\"\noperator = \"ssh\"\ncluster = \"testbed\"\ncommand = \"if [ -f state.chk ]; then echo resumed from $(cat state.chk) > result.txt; else echo 5 > state.chk; sleep 300; fi\"\ncheckpoint = [\"state.chk\"]\noutputs = [\"result.txt\"]\n";
+    let c = ClusterWs::plain(&tb, task);
+    let run = c.ws.init("r");
+    // Running on the host, with its checkpoint written (read there).
+    assert!(wait_for(Duration::from_secs(60), || {
+        c.ws.ms(&["step", s(&run)]);
+        c.ws.ms(&["logs", s(&run), "count", "--file", "state.chk"])
+            .stdout
+            == "5\n"
+    }));
+    assert_eq!(c.ws.ms(&["cancel", s(&run), "count"]).code, 0);
+    let out = c.ws.ms(&["restart", s(&run), "count"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = c.ws.ms(&["run", s(&run), "--poll", "0.3"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        read(&run.join("tasks/count/result.txt")),
+        "resumed from 5\n"
+    );
+    assert_eq!(
+        task_status(&status(&run), "count")["lineage"],
+        "attempt 2 (restart of 1)"
+    );
+}
