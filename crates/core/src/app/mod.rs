@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod campaign;
+pub mod changes;
 pub mod clusters;
 mod control;
 pub mod delete;

@@ -220,6 +220,15 @@ pub fn tick_limited(
         for (l, r) in to_launch.iter().zip(results.iter_mut()) {
             match r {
                 Ok(Launched { external_id, child }) => {
+                    // A batch job waits in the queue until it is seen running
+                    // (recorded first, so the change feed says QUEUED, not
+                    // RUNNING then QUEUED).
+                    if ops
+                        .get(&Operators::key_for(&l.spec))
+                        .is_ok_and(|op| op.has_queue())
+                    {
+                        tx.set_sched_phase(l.attempt_id, SchedulerPhase::Queued, None, now_ms())?;
+                    }
                     tx.update_attempt(
                         l.attempt_id,
                         AttemptStatus::Created.on(Event::Started)?,
@@ -229,13 +238,6 @@ pub fn tick_limited(
                         None,
                         None,
                     )?;
-                    // A batch job waits in the queue until it is seen running.
-                    if ops
-                        .get(&Operators::key_for(&l.spec))
-                        .is_ok_and(|op| op.has_queue())
-                    {
-                        tx.set_sched_phase(l.attempt_id, SchedulerPhase::Queued, None, now_ms())?;
-                    }
                     if crate::model::spec::EXTERNAL_OPERATORS.contains(&l.spec.operator.as_str()) {
                         await_external(tx, &l.task_id)?;
                     }

@@ -111,6 +111,24 @@ pub struct LiveJob {
     pub created_at: i64,
 }
 
+/// One row of the change feed: a task's new status (`attempt` none) or an
+/// attempt's (`QUEUED` while its job waits), as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    /// Change id (the cursor).
+    pub id: i64,
+    /// When, ms since the epoch.
+    pub at: i64,
+    /// Task id.
+    pub task_id: String,
+    /// Attempt number, for an attempt's change.
+    pub attempt: Option<u32>,
+    /// The new status.
+    pub status: String,
+    /// A task's reason; an attempt's reason, queue reason or job id.
+    pub detail: Option<String>,
+}
+
 /// An attempt.
 #[derive(Debug, Clone)]
 pub struct AttemptRow {
@@ -548,6 +566,34 @@ impl Tx<'_> {
     /// since the epoch.
     pub fn last_activity(&self) -> R<Option<i64>> {
         Ok(self.query_row("SELECT max(at) FROM events", [], |r| r.get(0))?)
+    }
+
+    /// Changes after `cursor` (a change id; 0 for all), oldest first, at
+    /// most `limit`. One indexed range read: cheap however large the run.
+    pub fn changes_since(&self, cursor: i64, limit: usize) -> R<Vec<ChangeRow>> {
+        let mut st = self.prepare_cached(
+            "SELECT id, at, task_id, attempt, status, detail FROM changes
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![cursor, limit as i64], |r| {
+                Ok(ChangeRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    task_id: r.get(2)?,
+                    attempt: r.get(3)?,
+                    status: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The id of the latest change (0 when none): a cursor that skips the
+    /// history.
+    pub fn last_change(&self) -> R<i64> {
+        Ok(self.query_row("SELECT coalesce(max(id), 0) FROM changes", [], |r| r.get(0))?)
     }
 
     /// Why the run is paused, or `None` when it is not.

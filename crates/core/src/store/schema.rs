@@ -127,6 +127,41 @@ ALTER TABLE attempts ADD COLUMN running_at INTEGER;";
 /// partition shows both.
 const V11: &str = "ALTER TABLE attempts ADD COLUMN resources TEXT;";
 
+/// The change feed (`Tx::changes_since`): every task and attempt transition,
+/// recorded by triggers, so no code path can forget one and a face can follow
+/// a run by reading only what is new (by rowid, cheap on any run size).
+const V12: &str = "CREATE TABLE changes (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    task_id TEXT NOT NULL,
+    attempt INTEGER,
+    status  TEXT NOT NULL,
+    detail  TEXT
+);
+CREATE TRIGGER change_task_new AFTER INSERT ON tasks BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.id, NULL, NEW.status, NULL);
+END;
+CREATE TRIGGER change_task AFTER UPDATE OF status ON tasks WHEN NEW.status IS NOT OLD.status BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.id, NULL, NEW.status, NEW.reason);
+END;
+CREATE TRIGGER change_attempt_new AFTER INSERT ON attempts BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.task_id, NEW.n, NEW.status, NULL);
+END;
+CREATE TRIGGER change_attempt AFTER UPDATE OF status, sched_phase ON attempts
+WHEN (CASE WHEN NEW.status IN ('CREATED', 'RUNNING') AND NEW.sched_phase = 'QUEUED'
+           THEN 'QUEUED' ELSE NEW.status END)
+  IS NOT (CASE WHEN OLD.status IN ('CREATED', 'RUNNING') AND OLD.sched_phase = 'QUEUED'
+               THEN 'QUEUED' ELSE OLD.status END) BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.task_id, NEW.n,
+            CASE WHEN NEW.status IN ('CREATED', 'RUNNING') AND NEW.sched_phase = 'QUEUED'
+                 THEN 'QUEUED' ELSE NEW.status END,
+            coalesce(NEW.reason, NEW.queue_reason, NEW.external_id));
+END;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -141,6 +176,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V9),
         M::up(V10),
         M::up(V11),
+        M::up(V12),
     ])
 }
 

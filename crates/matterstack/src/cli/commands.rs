@@ -204,6 +204,13 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             yes,
             json,
         } => super::runs::delete(&run, remote, dry_run, yes, json),
+        Cmd::Events {
+            run,
+            since,
+            follow,
+            json,
+            limit,
+        } => super::events::events(&run, since, follow, json, limit),
         Cmd::Runs {
             workspaces,
             status,

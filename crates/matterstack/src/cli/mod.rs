@@ -7,6 +7,7 @@
 
 mod cluster;
 mod commands;
+mod events;
 mod evidence;
 mod mbe;
 mod restart;
@@ -187,6 +188,26 @@ Example:
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a run's changes (every task and attempt transition), in order, from a cursor.
+    #[command(
+        after_help = "Each line starts with the change's id: pass the last one seen as --since to get\nonly what is new (cheap on any run size). --json prints one object per line.\n\nExamples:\n  matterstack events runs/r1\n  matterstack events runs/r1 --since 1200 --follow --json"
+    )]
+    Events {
+        /// The run directory.
+        run: PathBuf,
+        /// Only changes after this id.
+        #[arg(long, value_name = "ID", default_value_t = 0)]
+        since: i64,
+        /// Keep printing new changes as they come (until interrupted).
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// One JSON object per line: {id, at, task, kind, status, …}.
+        #[arg(long)]
+        json: bool,
+        /// Changes read per query.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: usize,
     },
     /// List your runs: id, state, progress, created, last activity, clusters.
     #[command(

@@ -7,6 +7,7 @@ mod boundary_files;
 mod chains;
 mod cli;
 mod crash;
+mod events;
 mod evidence;
 mod fixing;
 mod hardening;

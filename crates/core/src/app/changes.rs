@@ -1,0 +1,130 @@
+//! The change feed: every task and attempt transition of a run, in order,
+//! read by cursor (`events_since`), so a face (the TUI, the web UI, a
+//! script) follows a run — changed by any process — without re-reading it.
+
+use serde::Serialize;
+
+use super::{Run, TaskState};
+use crate::model::{AttemptStatus, TaskStatus};
+use crate::store::ChangeRow;
+use crate::Result;
+
+/// An attempt's state in the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttemptState {
+    /// Recorded, not yet started.
+    Created,
+    /// Submitted; its job waits in the scheduler's queue.
+    Queued,
+    /// Running.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Finished unsuccessfully.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A task's state.
+    Task {
+        /// Its new state.
+        status: TaskState,
+        /// Why (failure reason, skip cause), when recorded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An attempt's state.
+    Attempt {
+        /// Attempt number.
+        n: u32,
+        /// Its new state.
+        status: AttemptState,
+        /// Its reason, the scheduler's queue reason, or its job id.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Its id: pass the last one seen as the next cursor.
+    pub id: i64,
+    /// When, ms since the epoch.
+    pub at: i64,
+    /// The task.
+    pub task: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: ChangeKind,
+}
+
+/// Changes after a cursor.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeBatch {
+    /// In order.
+    pub changes: Vec<Change>,
+    /// The cursor for the next call (the last id, or the one given).
+    pub cursor: i64,
+    /// True when more are waiting (the limit was reached).
+    pub more: bool,
+}
+
+impl Run {
+    /// Changes after `cursor` (0: from the start), at most `limit`.
+    ///
+    /// Fails only on store errors; a change of a status this build does
+    /// not know is skipped.
+    pub fn events_since(&mut self, cursor: i64, limit: usize) -> Result<ChangeBatch> {
+        let rows = self
+            .store()
+            .read(|tx| tx.changes_since(cursor, limit.max(1)))?;
+        let more = rows.len() >= limit.max(1);
+        let next = rows.last().map_or(cursor, |r| r.id);
+        Ok(ChangeBatch {
+            changes: rows.into_iter().filter_map(typed).collect(),
+            cursor: next,
+            more,
+        })
+    }
+
+    /// The cursor of the latest change: follow from now on.
+    pub fn events_cursor(&mut self) -> Result<i64> {
+        self.store().read(|tx| tx.last_change())
+    }
+}
+
+fn typed(r: ChangeRow) -> Option<Change> {
+    let change = match r.attempt {
+        None => ChangeKind::Task {
+            status: TaskState::of(r.status.parse::<TaskStatus>().ok()?, None),
+            reason: r.detail,
+        },
+        Some(n) => ChangeKind::Attempt {
+            n,
+            status: match r.status.as_str() {
+                "QUEUED" => AttemptState::Queued,
+                s => match s.parse::<AttemptStatus>().ok()? {
+                    AttemptStatus::Created => AttemptState::Created,
+                    AttemptStatus::Running => AttemptState::Running,
+                    AttemptStatus::Completed => AttemptState::Completed,
+                    AttemptStatus::Failed => AttemptState::Failed,
+                    AttemptStatus::Cancelled => AttemptState::Cancelled,
+                },
+            },
+            detail: r.detail,
+        },
+    };
+    Some(Change {
+        id: r.id,
+        at: r.at,
+        task: r.task_id,
+        change,
+    })
+}
