@@ -16,6 +16,7 @@
 pub mod app;
 pub mod atomic;
 pub mod engine;
+pub mod env_vars;
 pub mod error;
 pub mod files;
 pub mod lookup;

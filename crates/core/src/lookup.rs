@@ -18,7 +18,8 @@ fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(fallback)
+            PathBuf::from(std::env::var_os(crate::env_vars::HOME).unwrap_or_else(|| ".".into()))
+                .join(fallback)
         });
     base.join("matterstack")
 }
@@ -26,19 +27,19 @@ fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
 /// The user's matterstack configuration directory:
 /// `$XDG_CONFIG_HOME/matterstack`, else `~/.config/matterstack`.
 pub fn config_dir() -> PathBuf {
-    xdg_dir("XDG_CONFIG_HOME", ".config")
+    xdg_dir(crate::env_vars::XDG_CONFIG_HOME, ".config")
 }
 
 /// The user's matterstack data directory (the index of runs):
 /// `$XDG_DATA_HOME/matterstack`, else `~/.local/share/matterstack`.
 pub fn data_dir() -> PathBuf {
-    xdg_dir("XDG_DATA_HOME", ".local/share")
+    xdg_dir(crate::env_vars::XDG_DATA_HOME, ".local/share")
 }
 
 /// The user's matterstack cache directory (MBE component results):
 /// `$XDG_CACHE_HOME/matterstack`, else `~/.cache/matterstack`.
 pub fn cache_dir() -> PathBuf {
-    xdg_dir("XDG_CACHE_HOME", ".cache")
+    xdg_dir(crate::env_vars::XDG_CACHE_HOME, ".cache")
 }
 
 /// The user's template directory.

@@ -127,7 +127,7 @@ impl Run {
             let dir = self.dir.join("tasks").join(&t.id);
             super::init::copy_inputs(&workspace, &t.inputs, &dir)?;
         }
-        if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_PLANNER").is_some() {
+        if std::env::var_os(crate::env_vars::MATTERSTACK_TEST_CRASH_AFTER_PLANNER).is_some() {
             // Fault injection for the crash tests: die after the planner
             // answered (and its task directories were written), before the
             // commit.

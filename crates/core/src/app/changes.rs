@@ -4,28 +4,11 @@
 
 use serde::Serialize;
 
+use super::status::AttemptState;
 use super::{Run, TaskState};
 use crate::model::{AttemptStatus, TaskStatus};
 use crate::store::ChangeRow;
 use crate::Result;
-
-/// An attempt's state in the feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AttemptState {
-    /// Recorded, not yet started.
-    Created,
-    /// Submitted; its job waits in the scheduler's queue.
-    Queued,
-    /// Running.
-    Running,
-    /// Finished successfully.
-    Completed,
-    /// Finished unsuccessfully.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-}
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,13 +93,7 @@ fn typed(r: ChangeRow) -> Option<Change> {
             n,
             status: match r.status.as_str() {
                 "QUEUED" => AttemptState::Queued,
-                s => match s.parse::<AttemptStatus>().ok()? {
-                    AttemptStatus::Created => AttemptState::Created,
-                    AttemptStatus::Running => AttemptState::Running,
-                    AttemptStatus::Completed => AttemptState::Completed,
-                    AttemptStatus::Failed => AttemptState::Failed,
-                    AttemptStatus::Cancelled => AttemptState::Cancelled,
-                },
+                s => AttemptState::of(s.parse::<AttemptStatus>().ok()?, None),
             },
             detail: r.detail,
         },

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::status::{QueueView, TaskState};
+use super::status::{AttemptState, AttemptView, QueueView, TaskState};
 use super::{control::known_task, Run};
 use crate::model::TaskStatus;
 use crate::Result;
@@ -20,8 +20,8 @@ pub struct Explanation {
     pub queue: Option<QueueView>,
     /// One line per reason, most important first.
     pub reasons: Vec<String>,
-    /// Attempts so far, oldest first: (number, status, external id, reason).
-    pub attempts: Vec<(u32, String, Option<String>, Option<String>)>,
+    /// Attempts so far, oldest first.
+    pub attempts: Vec<AttemptView>,
     /// How each attempt came about, aligned with `attempts`: `run`,
     /// `retry of N`, `restart of N` (continued from attempt N's checkpoint).
     pub lineage: Vec<String>,
@@ -123,7 +123,15 @@ impl Run {
             let lineage = super::restart::lineage(&rows);
             let attempts = rows
                 .into_iter()
-                .map(|a| (a.n, a.status.to_string(), a.external_id, a.reason))
+                .zip(&lineage)
+                .map(|(a, how)| AttemptView {
+                    n: a.n,
+                    status: AttemptState::of(a.status, a.sched_phase),
+                    external_id: a.external_id,
+                    reason: a.reason,
+                    lineage: how.clone(),
+                    resources: a.resources.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+                })
                 .collect();
             Ok(Explanation {
                 task: t.id,

@@ -27,7 +27,7 @@ pub use control::CancelOutcome;
 pub use explain::Explanation;
 pub use init::{init, InitOptions};
 pub use logs::{LogStream, LogTarget};
-pub use status::{QueueView, RunView, TaskState, TaskView};
+pub use status::{AttemptState, AttemptView, QueueView, RunView, TaskState, TaskView};
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

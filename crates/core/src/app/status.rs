@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Run;
-use crate::model::{SchedulerPhase, TaskStatus};
+use crate::model::{AttemptStatus, SchedulerPhase, TaskStatus};
 use crate::store::LiveJob;
 use crate::Result;
 
@@ -93,6 +93,78 @@ impl std::fmt::Display for TaskState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// An attempt's state as the faces show it: QUEUED while its job waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttemptState {
+    /// Recorded, not yet started.
+    Created,
+    /// Submitted; its job waits in the scheduler's queue.
+    Queued,
+    /// Running.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Finished unsuccessfully.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl AttemptState {
+    /// The state of an attempt in `status` whose job is in `phase`.
+    pub fn of(status: AttemptStatus, phase: Option<SchedulerPhase>) -> AttemptState {
+        match status {
+            AttemptStatus::Created | AttemptStatus::Running
+                if phase == Some(SchedulerPhase::Queued) =>
+            {
+                AttemptState::Queued
+            }
+            AttemptStatus::Created => AttemptState::Created,
+            AttemptStatus::Running => AttemptState::Running,
+            AttemptStatus::Completed => AttemptState::Completed,
+            AttemptStatus::Failed => AttemptState::Failed,
+            AttemptStatus::Cancelled => AttemptState::Cancelled,
+        }
+    }
+
+    /// The upper-case name printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptState::Created => "CREATED",
+            AttemptState::Queued => "QUEUED",
+            AttemptState::Running => "RUNNING",
+            AttemptState::Completed => "COMPLETED",
+            AttemptState::Failed => "FAILED",
+            AttemptState::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One attempt of a task, for `explain` and the faces.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptView {
+    /// Attempt number (1-based).
+    pub n: u32,
+    /// Its state.
+    pub status: AttemptState,
+    /// Its scheduler job id (or process id).
+    pub external_id: Option<String>,
+    /// Why it ended as it did.
+    pub reason: Option<String>,
+    /// How it came about: `run`, `retry of 1 with partition debug`…
+    pub lineage: String,
+    /// The resources it asked for, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<serde_json::Value>,
 }
 
 /// A job waiting in a scheduler's queue.

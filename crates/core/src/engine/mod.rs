@@ -210,7 +210,7 @@ pub fn tick_limited(
         })
         .collect();
     report.launched = to_launch.len();
-    if std::env::var_os("MATTERSTACK_TEST_CRASH_AFTER_LAUNCH").is_some() {
+    if std::env::var_os(crate::env_vars::MATTERSTACK_TEST_CRASH_AFTER_LAUNCH).is_some() {
         // Fault injection for the crash tests: die after the external
         // effect, before recording it.
         std::process::abort();

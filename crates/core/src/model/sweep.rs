@@ -434,7 +434,11 @@ fn make_point(
     }
     for (k, v) in point {
         p.env
-            .entry(format!("MS_SWEEP_{}", k.to_ascii_uppercase()))
+            .entry(format!(
+                "{}{}",
+                crate::env_vars::MS_SWEEP_PREFIX,
+                k.to_ascii_uppercase()
+            ))
             .or_insert_with(|| {
                 if deferred {
                     format!("{{{{ {k} }}}}")

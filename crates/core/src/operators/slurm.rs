@@ -386,9 +386,15 @@ impl SlurmOperator {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        env.push(("MATTERSTACK_TASK_ID".into(), a.task_id.to_string()));
-        env.push(("MATTERSTACK_ATTEMPT".into(), a.n.to_string()));
-        env.push(("MATTERSTACK_TOKEN".into(), a.token.to_string()));
+        env.push((
+            crate::env_vars::MATTERSTACK_TASK_ID.into(),
+            a.task_id.to_string(),
+        ));
+        env.push((crate::env_vars::MATTERSTACK_ATTEMPT.into(), a.n.to_string()));
+        env.push((
+            crate::env_vars::MATTERSTACK_TOKEN.into(),
+            a.token.to_string(),
+        ));
         let mut setup = Vec::new();
         if self.direct {
             // Run directly: an O_EXCL claim makes a second launch a no-op.

@@ -8,7 +8,7 @@ use std::io::Write;
 
 /// Appends one line for a command, if logging is on. Never fails.
 pub fn record(destination: &str, label: &str) {
-    let Some(path) = std::env::var_os("MATTERSTACK_TRANSPORT_LOG") else {
+    let Some(path) = std::env::var_os(crate::env_vars::MATTERSTACK_TRANSPORT_LOG) else {
         return;
     };
     if let Ok(mut f) = std::fs::OpenOptions::new()

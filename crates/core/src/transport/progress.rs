@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus, Stdio};
 
 /// Whether transfers should show progress.
 pub fn wanted() -> bool {
-    match std::env::var("MATTERSTACK_PROGRESS").as_deref() {
+    match std::env::var(crate::env_vars::MATTERSTACK_PROGRESS).as_deref() {
         Ok("0") => false,
         Ok("1") => true,
         _ => std::io::stderr().is_terminal(),

@@ -30,7 +30,7 @@ pub struct SshTransport {
 pub fn control_dir() -> Result<PathBuf, String> {
     // SAFETY: getuid never fails.
     let uid = unsafe { libc::getuid() };
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+    let runtime = std::env::var_os(crate::env_vars::XDG_RUNTIME_DIR)
         .map(PathBuf::from)
         .filter(|d| d.is_absolute() && d.join("ms/").as_os_str().len() + 41 < 100);
     let dir = match runtime {
@@ -277,7 +277,7 @@ impl SshTransport {
 }
 
 fn expand_home(p: &str) -> String {
-    match (p.strip_prefix("~/"), std::env::var("HOME")) {
+    match (p.strip_prefix("~/"), std::env::var(crate::env_vars::HOME)) {
         (Some(rest), Ok(home)) => format!("{home}/{rest}"),
         _ => p.to_string(),
     }

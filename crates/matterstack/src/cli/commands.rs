@@ -134,18 +134,21 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 for r in &e.reasons {
                     println!("  - {r}");
                 }
-                for ((n, status, ext, reason), how) in e.attempts.iter().zip(&e.lineage) {
-                    let how = if how == "run" {
+                for a in &e.attempts {
+                    let how = if a.lineage == "run" {
                         String::new()
                     } else {
-                        format!(" ({how})")
+                        format!(" ({})", a.lineage)
                     };
                     println!(
-                        "  attempt {n}{how}: {status}{}{}",
-                        ext.as_deref()
+                        "  attempt {}{how}: {}{}{}",
+                        a.n,
+                        a.status,
+                        a.external_id
+                            .as_deref()
                             .map(|x| format!(" (id {x})"))
                             .unwrap_or_default(),
-                        reason
+                        a.reason
                             .as_deref()
                             .map(|r| format!(": {r}"))
                             .unwrap_or_default()

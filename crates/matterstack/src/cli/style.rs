@@ -3,7 +3,8 @@
 use std::io::IsTerminal;
 
 fn enabled(stream_is_tty: bool) -> bool {
-    stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    stream_is_tty
+        && std::env::var_os(matterstack_core::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
 /// `error` in bold red on a terminal.

@@ -16,7 +16,7 @@ fn job_id(c: &ClusterWs, run: &std::path::Path, task: &str) -> String {
         .as_array()
         .unwrap()
         .last()
-        .and_then(|a| a[2].as_str())
+        .and_then(|a| a["external_id"].as_str())
         .unwrap_or_else(|| panic!("{task} has no job: {}", out.stdout))
         .to_string()
 }

@@ -173,8 +173,9 @@ files_from = {{ nvt = ["nvt.gro", "nvt.cpt", "topol.top"] }}
     // Lineage: attempt 2 is a restart whose parent is attempt 1.
     let e = explain(&run, "md");
     assert_eq!(e["lineage"], serde_json::json!(["run", "restart of 1"]));
-    assert_eq!(e["attempts"][0][1], "CANCELLED");
-    assert_eq!(e["attempts"][1][1], "COMPLETED");
+    assert_eq!(e["attempts"][0]["status"], "CANCELLED");
+    assert_eq!(e["attempts"][1]["status"], "COMPLETED");
+    assert_eq!(e["attempts"][1]["lineage"], "restart of 1");
     let text = ms_in(&run, &["explain", s(&run), "md"]).stdout;
     assert!(
         text.contains("attempt 2 (restart of 1): COMPLETED"),

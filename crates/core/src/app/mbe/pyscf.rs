@@ -32,7 +32,7 @@ pub(super) const DRIVER: &str = include_str!("pyscf_driver.py");
 pub(super) const DRIVER_FILE: &str = "pyscf_driver.py";
 
 /// The environment variable naming the python that has pyscf (default `python3`).
-pub(super) const PYTHON_ENV: &str = "MATTERSTACK_PYSCF_PYTHON";
+pub(super) const PYTHON_ENV: &str = crate::env_vars::MATTERSTACK_PYSCF_PYTHON;
 
 /// The shell command of a PySCF component (run in the task directory).
 pub(super) const COMMAND: &str = "rm -f result.json result.json.tmp && \
