@@ -214,6 +214,8 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             json,
             limit,
         } => super::events::events(&run, since, follow, json, limit),
+        Cmd::Completions { shell } => Ok(super::completions(shell)),
+        Cmd::Man => super::man(),
         Cmd::Runs {
             workspaces,
             status,

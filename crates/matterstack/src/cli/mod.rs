@@ -209,6 +209,17 @@ Example:
         #[arg(long, value_name = "N", default_value_t = 1000)]
         limit: usize,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  matterstack completions bash > ~/.local/share/bash-completion/completions/matterstack\n  matterstack completions zsh > ~/.zfunc/_matterstack\n  matterstack completions fish > ~/.config/fish/completions/matterstack.fish"
+    )]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), from the same definitions as --help.
+    #[command(after_help = "Example:\n  matterstack man > matterstack.1 && man ./matterstack.1")]
+    Man,
     /// List your runs: id, state, progress, created, last activity, clusters.
     #[command(
         after_help = "Runs come from the index kept at `init` ($XDG_DATA_HOME/matterstack/runs.jsonl),\nchecked against their directories: a run moved or deleted by hand is MISSING.\nNamed workspaces are also searched for runs the index does not know.\n\nExamples:\n  matterstack runs\n  matterstack runs ws/ --status failed --json"
@@ -407,4 +418,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(if user { 2 } else { 1 })
         }
     }
+}
+
+/// `completions SHELL`: the script for `shell`, on stdout.
+pub(crate) fn completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "matterstack", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// `man`: the manual page, on stdout.
+pub(crate) fn man() -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -568,3 +568,43 @@ fn parse_reads_a_real_output_and_exits_4_when_it_reports_a_failure_2_on_bad_inpu
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("missing.out"), "{}", out.stderr);
 }
+
+#[test]
+fn shell_completions_complete_subcommands_in_a_real_bash_and_the_man_page_lists_them() {
+    let ws = Workspace::new("[[tasks]]\nid = \"a\"\ncommand = \"true\"\n");
+    let out = ws.ms(&["completions", "bash"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let script = ws.path().join("matterstack.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let bash = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "source {}; COMP_WORDS=(matterstack sta); COMP_CWORD=1; COMP_LINE='matterstack sta'; COMP_POINT=15; _matterstack matterstack sta matterstack; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    let got = String::from_utf8_lossy(&bash.stdout);
+    assert!(got.lines().any(|l| l == "status"), "{got} {bash:?}");
+    for shell in ["zsh", "fish"] {
+        let out = ws.ms(&["completions", shell]);
+        assert!(
+            out.code == 0 && out.stdout.contains("archive"),
+            "{shell}: {out:?}"
+        );
+    }
+    let bad = ws.ms(&["completions", "tcsh"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    let man = ws.ms(&["man"]);
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH matterstack 1"),
+        "{}",
+        man.stdout
+    );
+    for verb in ["runs", "delete", "archive", "events", "cluster"] {
+        assert!(man.stdout.contains(verb), "{verb} not in the man page");
+    }
+}
