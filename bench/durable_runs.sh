@@ -84,18 +84,7 @@ echo "matterstack, 100 fan-outs:     ${fan}s  ratio $(python3 -c "print(f'{$fan/
 gen "$WORK/idle" flat "$IDLE_N"
 t0=$(now); run=$("$MS" init "$WORK/idle" --run-id b | tail -n1); t1=$(now)
 echo "init of $IDLE_N tasks:          $(elapsed "$t0" "$t1")s"
-python3 - "$run/state.sqlite" <<'PY'
-import sqlite3, sys, time, uuid
-c = sqlite3.connect(sys.argv[1])
-now = int(time.time() * 1000)
-ids = [r[0] for r in c.execute("SELECT id FROM tasks")]
-c.executemany(
-    "INSERT INTO attempts (task_id, n, token, operator, status, external_id, created_at, started_at, ended_at, exit_code)"
-    " VALUES (?, 1, ?, 'local', 'COMPLETED', '1', ?, ?, ?, 0)",
-    [(i, uuid.uuid4().hex, now, now, now) for i in ids])
-c.execute("UPDATE tasks SET status = 'COMPLETED', attempts = 1, exit_code = 0")
-c.commit()
-PY
+python3 bench/finish_store.py "$run/state.sqlite"
 "$MS" step "$run" >/dev/null
 python3 - "$MS" "$run" <<'PY'
 import subprocess, sys, time, statistics

@@ -27,18 +27,7 @@ path, n = sys.argv[1], int(sys.argv[2])
 open(path, "w").write("".join(f'[[tasks]]\nid = "t{i}"\ncommand = ["true"]\n' for i in range(n)))
 PY
 run=$("$MS" init "$WORK/ws" --run-id b | tail -n1)
-python3 - "$run/state.sqlite" <<'PY'
-import sqlite3, sys, time, uuid
-c = sqlite3.connect(sys.argv[1])
-now = int(time.time() * 1000)
-ids = [r[0] for r in c.execute("SELECT id FROM tasks")]
-c.executemany(
-    "INSERT INTO attempts (task_id, n, token, operator, status, external_id, created_at, started_at, ended_at, exit_code)"
-    " VALUES (?, 1, ?, 'local', 'COMPLETED', '1', ?, ?, ?, 0)",
-    [(i, uuid.uuid4().hex, now, now, now) for i in ids])
-c.execute("UPDATE tasks SET status = 'COMPLETED', attempts = 1, exit_code = 0")
-c.commit()
-PY
+python3 bench/finish_store.py "$run/state.sqlite"
 python3 - "$MS" "$run" "$N" <<'PY'
 import json, sqlite3, statistics, subprocess, sys, time
 ms, run, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

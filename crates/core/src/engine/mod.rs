@@ -349,22 +349,7 @@ fn reconcile(
                     external_id,
                     reason,
                 } => {
-                    if a.status == AttemptStatus::Created && external_id.is_some() {
-                        tx.update_attempt(
-                            a.id,
-                            a.status.on(Event::Started)?,
-                            external_id.as_deref(),
-                            None,
-                            None,
-                            None,
-                            None,
-                        )?;
-                        tx.event(
-                            Some(&a.task_id),
-                            &format!("adopted attempt {} after a restart", a.n),
-                        )?;
-                        report.adopted += 1;
-                    }
+                    adopt(tx, a, external_id.as_deref(), None, &mut report.adopted)?;
                     if a.sched_phase != Some(SchedulerPhase::Queued) || a.queue_reason != reason {
                         tx.set_sched_phase(
                             a.id,
@@ -412,22 +397,13 @@ fn reconcile(
                             &format!("attempt {}: job {id} running", a.n),
                         )?;
                     }
-                    if a.status == AttemptStatus::Created && external_id.is_some() {
-                        tx.update_attempt(
-                            a.id,
-                            a.status.on(Event::Started)?,
-                            external_id.as_deref(),
-                            started_at,
-                            None,
-                            None,
-                            None,
-                        )?;
-                        tx.event(
-                            Some(&a.task_id),
-                            &format!("adopted attempt {} after a restart", a.n),
-                        )?;
-                        report.adopted += 1;
-                    }
+                    adopt(
+                        tx,
+                        a,
+                        external_id.as_deref(),
+                        started_at,
+                        &mut report.adopted,
+                    )?;
                     let start = started_at.or(a.started_at);
                     let overrun = if op.enforces_walltime() {
                         None
@@ -500,6 +476,36 @@ fn reconcile(
     }
     chain::cancel_doomed(tx, run_dir, ops, &mut report.warnings)?;
     Ok(relaunch)
+}
+
+/// A CREATED attempt that its operator reports as started (queued or
+/// running) after a crash between launch and record: adopted, not launched
+/// again. Counts it in `adopted`.
+fn adopt(
+    tx: &Tx<'_>,
+    a: &AttemptRow,
+    external_id: Option<&str>,
+    started_at: Option<i64>,
+    adopted: &mut usize,
+) -> Result<(), TxError> {
+    if a.status != AttemptStatus::Created || external_id.is_none() {
+        return Ok(());
+    }
+    tx.update_attempt(
+        a.id,
+        a.status.on(Event::Started)?,
+        external_id,
+        started_at,
+        None,
+        None,
+        None,
+    )?;
+    tx.event(
+        Some(&a.task_id),
+        &format!("adopted attempt {} after a restart", a.n),
+    )?;
+    *adopted += 1;
+    Ok(())
 }
 
 /// Copies the files a task takes from upstream tasks (`files_from`) into
