@@ -100,10 +100,10 @@ pub fn remove(name: &str) -> Result<PathBuf> {
         return Err(Error::Input(format!(
             "no cluster \"{name}\" in {}{}",
             path.display(),
-            match crate::model::dag::closest(name, known.iter().copied()) {
-                Some(k) => format!("; did you mean \"{k}\"?"),
-                None if known.is_empty() => "; it has no clusters".to_string(),
-                None => format!("; known: {}", known.join(", ")),
+            if known.is_empty() {
+                "; it has no clusters".to_string()
+            } else {
+                crate::model::dag::suggestion(name, &known)
             }
         )));
     }
@@ -200,10 +200,10 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
             problems.push(format!(
                 "qos \"{q}\" is not one of this cluster's (probed {}){}",
                 probe.at,
-                match crate::model::dag::closest(q, probe.qos.iter().map(String::as_str)) {
-                    Some(k) => format!("; did you mean \"{k}\"?"),
-                    None => format!("; it has: {}", probe.qos.join(", ")),
-                }
+                crate::model::dag::suggestion(
+                    q,
+                    &probe.qos.iter().map(String::as_str).collect::<Vec<_>>()
+                )
             ));
         }
     }
@@ -215,10 +215,7 @@ pub fn test(name: &str, profile: &ClusterProfile) -> Result<TestReport> {
             .map(|p| {
                 format!(
                     "partition \"{p}\" is not on this cluster{}",
-                    match crate::model::dag::closest(p, known.iter().copied()) {
-                        Some(k) => format!("; did you mean \"{k}\"?"),
-                        None => format!("; did you mean one of: {}?", known.join(", ")),
-                    }
+                    crate::model::dag::suggestion(p, &known)
                 )
             })
             .collect();

@@ -173,9 +173,7 @@ impl Overrides {
                 let known: Vec<&str> = template.params().iter().map(|p| p.name.as_str()).collect();
                 return Err(Error::Input(format!(
                     "--set {k}: template {name} has no parameter \"{k}\"{}",
-                    crate::model::dag::closest(k, known.iter().copied())
-                        .map(|c| format!("; did you mean \"{c}\"?"))
-                        .unwrap_or_else(|| format!("; it has: {}", known.join(", ")))
+                    crate::model::dag::suggestion(k, &known)
                 )));
             }
         }

@@ -174,10 +174,7 @@ impl Probe {
                     out.push(format!(
                         "partition \"{name}\" does not exist on this cluster (probed {}){}",
                         self.at,
-                        match super::dag::closest(name, names.iter().copied()) {
-                            Some(k) => format!("; did you mean \"{k}\"?"),
-                            None => format!("; did you mean one of: {}?", names.join(", ")),
-                        }
+                        super::dag::suggestion(name, &names)
                     ));
                     None
                 }
@@ -210,10 +207,10 @@ impl Probe {
             if !self.qos.is_empty() && !self.qos.iter().any(|k| k == q) {
                 out.push(format!(
                     "qos \"{q}\" is not one of this cluster's{}",
-                    match super::dag::closest(q, self.qos.iter().map(String::as_str)) {
-                        Some(k) => format!("; did you mean \"{k}\"?"),
-                        None => format!(" ({})", self.qos.join(", ")),
-                    }
+                    super::dag::suggestion(
+                        q,
+                        &self.qos.iter().map(String::as_str).collect::<Vec<_>>()
+                    )
                 ));
             }
         }

@@ -72,6 +72,19 @@ pub fn did_you_mean(name: &str, known: &[&str]) -> String {
     }
 }
 
+/// The "did you mean" of a name not in `known`: `; did you mean "x"?` for
+/// a close one, else `; did you mean one of: a, b?` when there are a few
+/// (at most 8), else nothing.
+pub fn suggestion(name: &str, known: &[&str]) -> String {
+    match closest(name, known.iter().copied()) {
+        Some(k) => format!("; did you mean \"{k}\"?"),
+        None if !known.is_empty() && known.len() <= 8 => {
+            format!("; did you mean one of: {}?", known.join(", "))
+        }
+        None => String::new(),
+    }
+}
+
 /// The closest of `known` to `name`, if one is close enough to be a typo.
 pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known

@@ -46,10 +46,8 @@ pub fn parse_parts(text: &str, table: toml::Table) -> (WorkspaceSpec, Vec<String
                 }
             }
             other => problems.push(format!(
-                "unknown table or key \"{other}\" at the top level{}; a workspace file has [run] and [[tasks]]",
-                super::dag::closest(other, ["run", "tasks"].into_iter())
-                    .map(|k| format!(" (did you mean \"{k}\"?)"))
-                    .unwrap_or_default()
+                "unknown table or key \"{other}\" at the top level (a workspace file has [run] and [[tasks]]){}",
+                super::dag::suggestion(other, &["run", "tasks"])
             )),
         }
     }
@@ -81,9 +79,8 @@ fn read<T: for<'de> Deserialize<'de>>(
             Err(e) => {
                 let msg = e.message().trim().to_string();
                 if let Some((key, expected)) = unknown_field(&msg) {
-                    let hint = super::dag::closest(&key, expected.iter().map(String::as_str))
-                        .map(|k| format!("; did you mean \"{k}\"?"))
-                        .unwrap_or_default();
+                    let known: Vec<&str> = expected.iter().map(String::as_str).collect();
+                    let hint = super::dag::suggestion(&key, &known);
                     problems.push(format!(
                         "{name}: unknown key \"{key}\"{}{hint}",
                         line_of(text, &key, task_index)
