@@ -28,7 +28,10 @@ pub enum ChangeKind {
         n: u32,
         /// Its new state.
         status: AttemptState,
-        /// Its reason, the scheduler's queue reason, or its job id.
+        /// Its scheduler job id (or process id), once known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        job: Option<String>,
+        /// Its reason, or the scheduler's reason while queued.
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
@@ -95,6 +98,7 @@ fn typed(r: ChangeRow) -> Option<Change> {
                 "QUEUED" => AttemptState::Queued,
                 s => AttemptState::of(s.parse::<AttemptStatus>().ok()?, None),
             },
+            job: r.job,
             detail: r.detail,
         },
     };

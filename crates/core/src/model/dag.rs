@@ -86,7 +86,7 @@ pub fn suggestion(name: &str, known: &[&str]) -> String {
 }
 
 /// The closest of `known` to `name`, if one is close enough to be a typo.
-pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
         .map(|k| (edit_distance(k, name), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))

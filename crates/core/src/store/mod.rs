@@ -125,8 +125,10 @@ pub struct ChangeRow {
     pub attempt: Option<u32>,
     /// The new status.
     pub status: String,
-    /// A task's reason; an attempt's reason, queue reason or job id.
+    /// A task's reason; an attempt's reason or queue reason.
     pub detail: Option<String>,
+    /// An attempt's scheduler job id (or process id), once known.
+    pub job: Option<String>,
 }
 
 /// An attempt.
@@ -572,7 +574,7 @@ impl Tx<'_> {
     /// most `limit`. One indexed range read: cheap however large the run.
     pub fn changes_since(&self, cursor: i64, limit: usize) -> R<Vec<ChangeRow>> {
         let mut st = self.prepare_cached(
-            "SELECT id, at, task_id, attempt, status, detail FROM changes
+            "SELECT id, at, task_id, attempt, status, detail, job FROM changes
              WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = st
@@ -584,6 +586,7 @@ impl Tx<'_> {
                     attempt: r.get(3)?,
                     status: r.get(4)?,
                     detail: r.get(5)?,
+                    job: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -162,6 +162,28 @@ WHEN (CASE WHEN NEW.status IN ('CREATED', 'RUNNING') AND NEW.sched_phase = 'QUEU
             coalesce(NEW.reason, NEW.queue_reason, NEW.external_id));
 END;";
 
+/// The change feed keeps an attempt's job id apart from its reason (a face
+/// shows both): `changes.job`, filled by the attempt triggers.
+const V13: &str = "ALTER TABLE changes ADD COLUMN job TEXT;
+DROP TRIGGER change_attempt_new;
+DROP TRIGGER change_attempt;
+CREATE TRIGGER change_attempt_new AFTER INSERT ON attempts BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail, job)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.task_id, NEW.n,
+            NEW.status, NULL, NEW.external_id);
+END;
+CREATE TRIGGER change_attempt AFTER UPDATE OF status, sched_phase ON attempts
+WHEN (CASE WHEN NEW.status IN ('CREATED', 'RUNNING') AND NEW.sched_phase = 'QUEUED'
+           THEN 'QUEUED' ELSE NEW.status END)
+  IS NOT (CASE WHEN OLD.status IN ('CREATED', 'RUNNING') AND OLD.sched_phase = 'QUEUED'
+               THEN 'QUEUED' ELSE OLD.status END) BEGIN
+    INSERT INTO changes (at, task_id, attempt, status, detail, job)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.task_id, NEW.n,
+            CASE WHEN NEW.status IN ('CREATED', 'RUNNING') AND NEW.sched_phase = 'QUEUED'
+                 THEN 'QUEUED' ELSE NEW.status END,
+            coalesce(NEW.reason, NEW.queue_reason), NEW.external_id);
+END;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -177,6 +199,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V10),
         M::up(V11),
         M::up(V12),
+        M::up(V13),
     ])
 }
 

@@ -62,9 +62,9 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             } else {
                 // Not a terminal (a log file, a batch job): one line per
                 // change of a task's state.
-                let mut changes = Changes::default();
+                let mut changes = Changes::from_now(&mut run)?;
                 let state = run.run_until_done_with(Duration::from_secs_f64(poll), |run, _| {
-                    changes.tick(run)
+                    changes.show(run)
                 })?;
                 changes.show(&mut run);
                 state
@@ -264,63 +264,48 @@ pub(super) fn remember(dir: &std::path::Path) {
     }
 }
 
-/// One line per change of a task's state, for `run` without a terminal:
-/// `02:14:07 UTC opt attempt 1 (job 4211) QUEUED: job 4211 queued for 3.0 s (Priority)`.
-/// Looked at most once a second, and never more than a fifth of the time
-/// (a view of a huge run is not free), so a run without a terminal is not
-/// slower than one with.
-#[derive(Default)]
+/// One line per change of state, for `run` without a terminal, read from
+/// the run's change feed (cheap: only what is new): every attempt's
+/// transition, and a task's when no attempt shows it (failed for good,
+/// cancelled, skipped, waiting for a person).
 struct Changes {
-    seen: std::collections::HashMap<String, (TaskState, u32)>,
-    next: Option<std::time::Instant>,
+    cursor: i64,
 }
 
 impl Changes {
-    fn tick(&mut self, run: &mut Run) {
-        if self.next.is_some_and(|t| std::time::Instant::now() < t) {
-            return;
-        }
-        let start = std::time::Instant::now();
-        self.show(run);
-        self.next = Some(start + (start.elapsed() * 5).max(Duration::from_secs(1)));
+    /// Follows `run` from its latest change.
+    fn from_now(run: &mut Run) -> Result<Changes> {
+        Ok(Changes {
+            cursor: run.events_cursor()?,
+        })
     }
 
     fn show(&mut self, run: &mut Run) {
-        let Ok(view) = run.view() else {
-            return;
-        };
-        let now = matterstack_core::store::now_ms();
+        use matterstack_core::app::changes::ChangeKind;
         let mut out = std::io::stdout().lock();
-        for t in &view.tasks {
-            let key = (t.status, t.attempts);
-            let before = self.seen.insert(t.id.clone(), key);
-            if before == Some(key) {
-                continue;
+        loop {
+            let Ok(batch) = run.events_since(self.cursor, 1000) else {
+                return;
+            };
+            self.cursor = batch.cursor;
+            for c in &batch.changes {
+                let news = match &c.change {
+                    ChangeKind::Attempt { .. } => true,
+                    ChangeKind::Task { status, .. } => matches!(
+                        status,
+                        TaskState::Failed
+                            | TaskState::Cancelled
+                            | TaskState::Skipped
+                            | TaskState::WaitingExternal
+                    ),
+                };
+                if news {
+                    let _ = writeln!(out, "{}", super::events::change_line(c));
+                }
             }
-            // Tasks that have not started are not news.
-            if before.is_none() && t.attempts == 0 {
-                continue;
+            if !batch.more {
+                break;
             }
-            let job = t
-                .last_job
-                .as_deref()
-                .map(|j| format!(" (job {j})"))
-                .unwrap_or_default();
-            let why = t
-                .queue
-                .as_ref()
-                .map(|q| q.describe(now))
-                .or_else(|| t.reason.clone())
-                .map(|r| format!(": {}", r.lines().next().unwrap_or("")))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{} {} attempt {}{job} {}{why}",
-                matterstack_core::engine::clock(now),
-                t.id,
-                t.attempts,
-                t.status
-            );
         }
         let _ = out.flush();
     }

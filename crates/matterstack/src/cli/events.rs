@@ -35,30 +35,36 @@ pub fn events(run: &Path, since: i64, follow: bool, json: bool, limit: usize) ->
     }
 }
 
+/// `events`' line: the change's id, then [`change_line`].
 fn line(c: &Change) -> String {
+    format!("{:>8} {}", c.id, change_line(c))
+}
+
+/// One change for people: `02:14:07 UTC opt attempt 1 (job 4211) QUEUED:
+/// Priority`, or `02:14:09 UTC opt FAILED: exit code 3` for a task.
+pub(super) fn change_line(c: &Change) -> String {
     let at = matterstack_core::engine::clock(c.at);
+    let why = |r: &Option<String>| {
+        r.as_deref()
+            .map(|r| format!(": {}", r.lines().next().unwrap_or("")))
+            .unwrap_or_default()
+    };
     match &c.change {
-        ChangeKind::Task { status, reason } => format!(
-            "{:>8} {at} {} {status}{}",
-            c.id,
+        ChangeKind::Task { status, reason } => {
+            format!("{at} {} {status}{}", c.task, why(reason))
+        }
+        ChangeKind::Attempt {
+            n,
+            status,
+            job,
+            detail,
+        } => format!(
+            "{at} {} attempt {n}{} {status}{}",
             c.task,
-            reason
-                .as_deref()
-                .map(|r| format!(": {}", r.lines().next().unwrap_or("")))
-                .unwrap_or_default()
-        ),
-        ChangeKind::Attempt { n, status, detail } => format!(
-            "{:>8} {at} {} attempt {n} {}{}",
-            c.id,
-            c.task,
-            serde_json::to_value(status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
+            job.as_deref()
+                .map(|j| format!(" (job {j})"))
                 .unwrap_or_default(),
-            detail
-                .as_deref()
-                .map(|d| format!(" ({})", d.lines().next().unwrap_or("")))
-                .unwrap_or_default()
+            why(detail)
         ),
     }
 }
