@@ -46,6 +46,8 @@ pub struct LogChunk {
     pub bytes: Vec<u8>,
     /// True while the attempt runs (more may come).
     pub live: bool,
+    /// True when more is already there (one read returns at most 4 MiB).
+    pub more: bool,
 }
 
 /// At most this much is read per call (a follow reads the rest next time).
@@ -137,7 +139,8 @@ impl Run {
         if remote && live {
             let op = self.ops.get(&target.operator)?;
             if let Some(bytes) = op.read_remote(&aref, &target.file, offset, CHUNK)? {
-                return Ok(LogChunk { bytes, live });
+                let more = bytes.len() as u64 >= CHUNK;
+                return Ok(LogChunk { bytes, live, more });
             }
         }
         if remote && !live && !target.path.exists() {
@@ -158,7 +161,32 @@ impl Run {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io("read", &target.path, e)),
         };
-        Ok(LogChunk { bytes, live })
+        let more = bytes.len() as u64 >= CHUNK;
+        Ok(LogChunk { bytes, live, more })
+    }
+
+    /// What `logs` shows by default: `target`, or — when it is an ended
+    /// attempt's empty standard output and the task has a parser output
+    /// file (psi4 writes `output.dat`, not stdout) — that file instead.
+    ///
+    /// Fails like [`Run::read_log`].
+    pub fn log_or_program_output(&mut self, target: LogTarget) -> Result<LogTarget> {
+        let Some(f) = target.program_output.clone() else {
+            return Ok(target);
+        };
+        if target.file != LogFile::Stdout {
+            return Ok(target);
+        }
+        let first = self.read_log(&target, 0)?;
+        if first.live || !first.bytes.is_empty() {
+            return Ok(target);
+        }
+        self.log(
+            &target.task,
+            LogStream::Stdout,
+            Some(&f),
+            Some(target.attempt),
+        )
     }
 
     /// True while attempt `n` of `task` is live.

@@ -451,24 +451,22 @@ fn logs(
     follow: bool,
     attempt: Option<u32>,
 ) -> Result<ExitCode> {
-    let mut target = run.log(task, stream, file, attempt)?;
+    let asked = run.log(task, stream, file, attempt)?;
+    let target = run.log_or_program_output(asked.clone())?;
+    if target.file != asked.file {
+        eprintln!(
+            "(standard output is empty; showing {}, the program's output file)",
+            target
+                .path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        );
+    }
     let mut out = std::io::stdout().lock();
     let mut pos = 0u64;
-    let mut switched = false;
     loop {
         let chunk = run.read_log(&target, pos)?;
-        if chunk.bytes.is_empty() && pos == 0 && !chunk.live && !switched {
-            // A program that writes its own output file (psi4's output.dat)
-            // leaves stdout empty: show that file instead.
-            if let (None, LogStream::Stdout, Some(f)) =
-                (file, stream, target.program_output.clone())
-            {
-                eprintln!("(standard output is empty; showing {f}, the program's output file)");
-                target = run.log(task, stream, Some(&f), attempt)?;
-                switched = true;
-                continue;
-            }
-        }
         pos += chunk.bytes.len() as u64;
         out.write_all(&chunk.bytes)?;
         out.flush()?;
@@ -479,10 +477,10 @@ fn logs(
                 target.attempt
             );
         }
+        if chunk.more {
+            continue;
+        }
         if !(follow && chunk.live) {
-            if chunk.bytes.len() as u64 >= (4 << 20) {
-                continue;
-            }
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_millis(if chunk.bytes.is_empty() {
