@@ -19,12 +19,18 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     write_mode(path, text.as_bytes(), 0o600)
 }
 
-fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+/// The temporary name beside `path` that a file is written under before
+/// it is renamed into place (for writers other than [`write`], e.g. `tar`).
+pub fn temp_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let tmp = temp_path(path);
     let written = fs::OpenOptions::new()
         .write(true)
         .create(true)

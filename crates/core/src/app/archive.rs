@@ -91,13 +91,7 @@ impl Run {
             .map(|e| format!("{}  {}\n", e.sha256, e.path))
             .collect();
         crate::atomic::write(&self.dir.join(SUMS_FILE), &sums)?;
-        let tmp = file.with_file_name(format!(
-            ".{}.tmp-{}",
-            file.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
+        let tmp = crate::atomic::temp_path(&file);
         let out = std::process::Command::new("tar")
             .arg("-czf")
             .arg(&tmp)

@@ -401,8 +401,7 @@ fn collect(dir: &Path, snap: Snapshot) -> Evidence {
         let task_dir = dir.join("tasks").join(&t.id);
         let mut rows: Vec<&AttemptRow> = by_task.remove(t.id.as_str()).unwrap_or_default();
         rows.sort_by_key(|a| a.n);
-        let owned: Vec<AttemptRow> = rows.iter().map(|a| (*a).clone()).collect();
-        let lineage = super::restart::lineage(&owned);
+        let lineage = super::restart::lineage(&rows);
         let attempts = rows
             .into_iter()
             .zip(lineage)

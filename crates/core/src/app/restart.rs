@@ -339,11 +339,14 @@ pub(crate) fn bring_back_dependants(tx: &Tx<'_>, task: &str) -> Result<Vec<Strin
 
 /// How each attempt came about, in the order given: `run` (the first),
 /// `retry of N` or `restart of N` (N = the attempt it follows).
-pub(crate) fn lineage(attempts: &[AttemptRow]) -> Vec<String> {
+pub(crate) fn lineage<A: std::borrow::Borrow<AttemptRow>>(attempts: &[A]) -> Vec<String> {
     attempts
         .iter()
         .map(|a| {
-            let parent = a.parent.and_then(|p| attempts.iter().find(|b| b.id == p));
+            let a = a.borrow();
+            let parent = a
+                .parent
+                .and_then(|p| attempts.iter().map(|b| b.borrow()).find(|b| b.id == p));
             match parent {
                 Some(b) if a.kind != "run" => {
                     let changed = changed_resources(b.resources.as_deref(), a.resources.as_deref());

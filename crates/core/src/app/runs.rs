@@ -274,12 +274,19 @@ fn summarize(e: Entry) -> RunSummary {
         ));
         return s;
     }
+    // The store and the profiles only: a listing needs no operators or
+    // templates (a run whose job template is gone is still listed).
     let read = (|| -> Result<()> {
-        let mut run = Run::open(&s.dir)?;
-        s.counts = run.counts()?;
-        let (row, paused, last) = run
-            .store()
-            .read(|tx| Ok((tx.run()?, tx.paused()?, tx.last_activity()?)))?;
+        let mut store = crate::store::Store::open(&s.dir.join(STATE_FILE))?;
+        let (counts, row, paused, last) = store.read(|tx| {
+            Ok((
+                super::status::shown_counts(tx)?,
+                tx.run()?,
+                tx.paused()?,
+                tx.last_activity()?,
+            ))
+        })?;
+        s.counts = counts;
         s.id = row.id;
         s.created = row.created_at;
         s.last_activity = last;

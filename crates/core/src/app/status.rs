@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Run;
 use crate::model::{AttemptStatus, SchedulerPhase, TaskStatus};
-use crate::store::LiveJob;
+use crate::store::{LiveJob, Tx, TxError};
 use crate::Result;
 
 /// A task's state as the faces show it: the engine's [`TaskStatus`], with
@@ -289,6 +289,16 @@ pub struct TaskView {
 }
 
 impl TaskView {
+    /// The one note a table shows for the task: where its job waits, else
+    /// why it is in its state, else how its latest attempt came about.
+    pub fn note(&self, now_ms: i64) -> Option<String> {
+        self.queue
+            .as_ref()
+            .map(|q| q.describe(now_ms))
+            .or_else(|| self.reason.clone())
+            .or_else(|| self.lineage.clone())
+    }
+
     /// The main parsed result for a table: the final energy with its unit.
     pub fn main_result(&self) -> Option<String> {
         let r = self.results.as_ref()?;
@@ -298,21 +308,25 @@ impl TaskView {
     }
 }
 
+/// Tasks per state as the faces show them (only states present): jobs
+/// waiting in a scheduler's queue count as QUEUED, not RUNNING.
+pub(super) fn shown_counts(tx: &Tx<'_>) -> Result<BTreeMap<String, u64>, TxError> {
+    let mut counts = tx.counts()?;
+    let queued = tx.queued_count()?;
+    if queued > 0 {
+        if let Some(running) = counts.get_mut(TaskStatus::Running.as_str()) {
+            *running = running.saturating_sub(queued);
+        }
+        counts.insert(TaskState::Queued.as_str().to_string(), queued);
+    }
+    Ok(counts)
+}
+
 impl Run {
     /// Tasks per status (cheap: no task list), for progress displays.
     /// Jobs waiting in a scheduler's queue count as QUEUED, not RUNNING.
     pub fn counts(&mut self) -> Result<BTreeMap<String, u64>> {
-        self.store().read(|tx| {
-            let mut counts = tx.counts()?;
-            let queued = tx.queued_count()?;
-            if queued > 0 {
-                if let Some(running) = counts.get_mut(TaskStatus::Running.as_str()) {
-                    *running = running.saturating_sub(queued);
-                }
-                counts.insert(TaskState::Queued.as_str().to_string(), queued);
-            }
-            Ok(counts)
-        })
+        self.store().read(shown_counts)
     }
 
     /// The run's status with every task.

@@ -413,12 +413,7 @@ fn print_status(view: &RunView, wide: bool) {
         // Pad before colouring so escape codes do not break alignment.
         let name = t.status.as_str();
         let status = format!("{name:<sw$}");
-        let queued = t.queue.as_ref().map(|q| q.describe(now));
-        let reason = queued
-            .as_deref()
-            .or(t.reason.as_deref())
-            .or(t.lineage.as_deref())
-            .unwrap_or("");
+        let note = t.note(now).unwrap_or_default();
         let columns = extra(
             t.last_job.as_deref().unwrap_or("-"),
             &t.elapsed_ms
@@ -426,7 +421,7 @@ fn print_status(view: &RunView, wide: bool) {
                 .unwrap_or_else(|| "-".into()),
             &t.main_result().unwrap_or_else(|| "-".into()),
         );
-        let mut lines = reason.lines();
+        let mut lines = note.lines();
         println!(
             "{:<width$}  {}  {:>8}  {:>4}  {columns}{}",
             t.id,
