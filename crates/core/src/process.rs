@@ -16,6 +16,16 @@ pub(crate) fn signal_group(pid: i32, sig: i32) {
     }
 }
 
+/// Waits for `child` on a thread of its own, so it never lingers as a
+/// zombie in a long-lived process, then calls `exited` (to wake whoever
+/// waits on it).
+pub(crate) fn reap(mut child: std::process::Child, exited: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+        exited();
+    });
+}
+
 /// Reads a pipe to its end, keeping the first `cap` bytes (the rest is read
 /// and dropped, so the writer never blocks); says whether it was longer.
 pub(crate) fn read_capped(pipe: Option<impl Read>, cap: usize) -> (String, bool) {

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod clusters;
 mod control;
 pub mod delete;
+pub mod driver;
 pub mod evidence;
 mod explain;
 mod external;
@@ -21,12 +22,14 @@ mod status;
 pub mod submit;
 pub mod sync;
 pub mod templates;
+pub mod verdict;
 
 pub use campaign::Round;
 pub use control::CancelOutcome;
 pub use explain::Explanation;
 pub use init::{init, InitOptions};
 pub use logs::{LogStream, LogTarget};
+pub use verdict::Verdict;
 pub use status::{AttemptState, AttemptView, QueueView, RunView, TaskState, TaskView};
 
 use std::path::{Path, PathBuf};
@@ -102,6 +105,44 @@ impl Run {
     /// [`Run::step`], within limits set from outside the run.
     pub fn step_limited(&mut self, limits: &engine::Limits) -> Result<TickReport> {
         let _lock = RunLock::acquire(&self.dir)?;
+        self.step_locked(limits)
+    }
+
+    /// [`Run::step_limited`], waiting at most `wait` for the run lock;
+    /// `None` when another process is stepping the run.
+    pub fn try_step(
+        &mut self,
+        limits: &engine::Limits,
+        wait: Duration,
+    ) -> Result<Option<TickReport>> {
+        let Some(_lock) = RunLock::acquire_within(&self.dir, wait)? else {
+            return Ok(None);
+        };
+        self.step_locked(limits).map(Some)
+    }
+
+    /// The run's state as last recorded (by whichever process stepped it).
+    pub fn state(&mut self) -> Result<RunState> {
+        let status = self.store.read(|tx| Ok(tx.run()?.status))?;
+        RunState::parse(&status)
+            .ok_or_else(|| Error::Corrupt(format!("run status \"{status}\" is not known")))
+    }
+
+    /// The run's priority among others driven with it (`[run] priority`
+    /// in its workspace, 0 when unset).
+    pub fn priority(&mut self) -> Result<i32> {
+        self.store.read(|tx| {
+            let spec: Option<crate::model::WorkspaceSpec> = toml::from_str(&tx.spec_toml()?).ok();
+            Ok(spec.and_then(|s| s.run.priority).unwrap_or(0))
+        })
+    }
+
+    /// The names of the clusters the run's tasks use.
+    pub fn cluster_names(&self) -> Vec<String> {
+        self.ops.cluster_names()
+    }
+
+    fn step_locked(&mut self, limits: &engine::Limits) -> Result<TickReport> {
         self.check_workspace_copy()?;
         let mut report = engine::tick_limited(&mut self.store, &self.dir, &self.ops, limits)?;
         if report.run_state() == RunState::Running {
@@ -186,11 +227,10 @@ impl Run {
         let mut live_children = 0usize;
         loop {
             let mut report = self.step()?;
-            for mut child in report.children.drain(..) {
+            for child in report.children.drain(..) {
                 let tx = tx.clone();
                 live_children += 1;
-                std::thread::spawn(move || {
-                    let _ = child.wait();
+                crate::process::reap(child, move || {
                     let _ = tx.send(());
                 });
             }

@@ -307,3 +307,40 @@ fn summarize(e: Entry) -> RunSummary {
     }
     s
 }
+
+/// The runs that `watch` (and the faces' default view) drive: each path a
+/// run directory, or a workspace (its runs still going); with no paths,
+/// the indexed runs still going.
+///
+/// Fails with a user error naming a path that is neither.
+pub fn targets(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let going = |workspaces: Vec<PathBuf>| -> Result<Vec<PathBuf>> {
+        Ok(list(&RunFilter {
+            workspaces,
+            state: Some(RunListState::Running),
+        })?
+        .into_iter()
+        .map(|r| r.dir)
+        .collect())
+    };
+    if paths.is_empty() {
+        return going(Vec::new());
+    }
+    let mut dirs = Vec::new();
+    for p in paths {
+        if p.join(super::STATE_FILE).is_file() {
+            dirs.push(p.clone());
+        } else if p.join(super::init::WORKSPACE_FILE).is_file() {
+            dirs.extend(going(vec![p.clone()])?);
+        } else {
+            return Err(Error::Input(format!(
+                "{}: neither a run directory (no {}) nor a workspace (no {}); name a run `matterstack init` made, or its workspace",
+                p.display(),
+                super::STATE_FILE,
+                super::init::WORKSPACE_FILE
+            )));
+        }
+    }
+    dirs.dedup();
+    Ok(dirs)
+}

@@ -30,6 +30,28 @@ impl RunLock {
         Ok(RunLock { _file: file })
     }
 
+    /// Takes the lock, waiting at most `wait` for another holder to let it
+    /// go; `None` when it is still held then (a request handler's or a
+    /// driver's deadline: a tick may spend minutes on a slow cluster).
+    ///
+    /// Fails if the lock file cannot be opened.
+    pub fn acquire_within(
+        run_dir: &Path,
+        wait: std::time::Duration,
+    ) -> Result<Option<RunLock>> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(lock) = RunLock::try_acquire(run_dir)? {
+                return Ok(Some(lock));
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+        }
+    }
+
     /// Takes the lock if it is free; `None` if another process holds it.
     pub fn try_acquire(run_dir: &Path) -> Result<Option<RunLock>> {
         let path = run_dir.join("lock");

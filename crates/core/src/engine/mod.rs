@@ -60,6 +60,33 @@ impl RunState {
             RunState::Paused => "PAUSED",
         }
     }
+
+    /// The state named by [`RunState::as_str`].
+    ///
+    /// `None` for any other text.
+    pub fn parse(s: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Completed,
+            RunState::Failed,
+            RunState::Waiting,
+            RunState::Paused,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// True while the run can go on by itself (not finished, paused or
+    /// waiting for a person).
+    pub fn is_moving(self) -> bool {
+        self == RunState::Running
+    }
+}
+
+impl serde::Serialize for RunState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// What one tick did.

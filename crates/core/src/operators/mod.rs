@@ -4,13 +4,13 @@
 //! operator can answer with one status query per tick.
 
 pub mod external;
+pub mod link;
 pub mod local;
 pub mod slurm;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use crate::model::cluster::ClusterProfile;
 use crate::model::TaskSpec;
@@ -107,7 +107,7 @@ pub struct Launched {
 }
 
 /// How tasks are carried out.
-pub trait Operator {
+pub trait Operator: Send + Sync {
     /// The name used in `matterstack.toml` (`operator = "…"`).
     fn name(&self) -> &'static str;
 
@@ -223,7 +223,7 @@ pub struct Operators {
     run_uid: Option<String>,
     clusters: BTreeMap<String, ClusterProfile>,
     job_templates: BTreeMap<String, matterstack_templates::Template>,
-    cache: RefCell<HashMap<String, Rc<dyn Operator>>>,
+    cache: Mutex<HashMap<String, Arc<dyn Operator>>>,
 }
 
 impl Operators {
@@ -239,7 +239,7 @@ impl Operators {
             run_uid: None,
             clusters,
             job_templates,
-            cache: RefCell::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -248,6 +248,11 @@ impl Operators {
     pub fn with_run_uid(mut self, uid: Option<String>) -> Operators {
         self.run_uid = uid;
         self
+    }
+
+    /// The names of the clusters this registry knows.
+    pub fn cluster_names(&self) -> Vec<String> {
+        self.clusters.keys().cloned().collect()
     }
 
     /// The key of the operator that runs `task`.
@@ -259,14 +264,15 @@ impl Operators {
     ///
     /// Fails with a user error when the key names an operator this build
     /// lacks or a cluster the run does not know.
-    pub fn get(&self, key: &str) -> Result<Rc<dyn Operator>> {
-        if let Some(op) = self.cache.borrow().get(key) {
+    pub fn get(&self, key: &str) -> Result<Arc<dyn Operator>> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(op) = cache.get(key) {
             return Ok(op.clone());
         }
-        let op: Rc<dyn Operator> = match key.split_once('@') {
-            None if key == "local" => Rc::new(local::LocalOperator),
-            None if key == "human" => Rc::new(external::HumanOperator),
-            None if key == "manual" => Rc::new(external::ManualOperator),
+        let op: Arc<dyn Operator> = match key.split_once('@') {
+            None if key == "local" => Arc::new(local::LocalOperator),
+            None if key == "human" => Arc::new(external::HumanOperator),
+            None if key == "manual" => Arc::new(external::ManualOperator),
             Some((kind @ ("slurm" | "ssh" | "pbs"), cluster)) => {
                 let profile = self.clusters.get(cluster).ok_or_else(|| {
                     Error::Input(format!(
@@ -280,7 +286,7 @@ impl Operators {
                     self.job_templates.get(cluster).cloned(),
                 )
                 .with_run_uid(self.run_uid.as_deref());
-                Rc::new(match kind {
+                Arc::new(match kind {
                     "ssh" => op.direct(),
                     "pbs" => op.pbs(match profile.pbs_flavor.as_deref() {
                         Some("torque") => matterstack_schedulers::pbs::PbsFlavor::Torque,
@@ -295,7 +301,7 @@ impl Operators {
                 )))
             }
         };
-        self.cache.borrow_mut().insert(key.to_string(), op.clone());
+        cache.insert(key.to_string(), op.clone());
         Ok(op)
     }
 }

@@ -25,16 +25,14 @@
 mod array;
 mod ownership;
 
-use std::cell::{OnceCell, RefCell};
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
 
 use matterstack_schedulers::pbs::{
     decide as pbs_decide, parse_qsub, qstat_jobs, qstat_json_command, qstat_text_command, PbsFlavor,
 };
 use matterstack_schedulers::phase::combine;
-use matterstack_schedulers::politeness::TokenBucket;
 use matterstack_schedulers::script::render_pbs_script;
 use matterstack_schedulers::script::{directive_value, render_slurm_script, JobSpec};
 use matterstack_schedulers::slurm::{
@@ -51,7 +49,7 @@ use super::{
 use crate::model::cluster::ClusterProfile;
 use crate::model::{resources, Command, TaskSpec};
 use crate::store::now_ms;
-use crate::transport::for_profile as transport_for;
+use super::link::{self, ClusterLink};
 use crate::transport::{quote, quote_all, quote_path, Transport, TransportError};
 use crate::{Error, Result};
 
@@ -115,42 +113,15 @@ pub struct SlurmOperator {
     remote_run: String,
     cluster: String,
     profile: ClusterProfile,
-    transport: Box<dyn Transport>,
-    roots: OnceCell<(String, String)>,
-    limiter: RefCell<Limiter>,
+    /// The process's link to the cluster (transport, limits, roots, queue
+    /// listing), shared with every other run on it.
+    transport: Arc<ClusterLink>,
     job_template: Option<matterstack_templates::Template>,
     /// The `ssh` operator: the same remote layout and job script, run
     /// directly (detached, in its own session) instead of through SLURM.
     direct: bool,
     /// The `pbs` operator: the same layout through qsub/qstat/qdel.
     pbs: Option<PbsFlavor>,
-}
-
-/// The token bucket on scheduler commands (`limits.commands_per_second`,
-/// `limits.burst`), on a monotonic clock: waits, never refuses.
-struct Limiter {
-    bucket: Option<TokenBucket>,
-    epoch: Instant,
-}
-
-impl Limiter {
-    fn new(limits: &crate::model::cluster::Limits) -> Limiter {
-        Limiter {
-            // Profiles are validated, so the bucket is always valid; a bad
-            // one would mean no limit rather than a crash.
-            bucket: TokenBucket::new(limits.commands_per_second, limits.burst).ok(),
-            epoch: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) {
-        let Some(bucket) = self.bucket.as_mut() else {
-            return;
-        };
-        while let Err(wait) = bucket.try_take(self.epoch.elapsed()) {
-            std::thread::sleep(wait);
-        }
-    }
 }
 
 const SEP: &str = "@@MS-SECTION@@";
@@ -179,16 +150,13 @@ impl SlurmOperator {
         profile: ClusterProfile,
         job_template: Option<matterstack_templates::Template>,
     ) -> SlurmOperator {
-        let limiter = Limiter::new(&profile.limits);
         SlurmOperator {
             run_id: run_id.to_string(),
             run_uid: None,
             remote_run: run_id.to_string(),
             cluster: cluster.to_string(),
-            transport: transport_for(&profile),
+            transport: link::shared(cluster, &profile),
             profile,
-            roots: OnceCell::new(),
-            limiter: RefCell::new(limiter),
             job_template,
             direct: false,
             pbs: None,
@@ -219,7 +187,11 @@ impl SlurmOperator {
 
     /// Uses another transport (tests script one).
     pub fn with_transport(mut self, transport: Box<dyn Transport>) -> SlurmOperator {
-        self.transport = transport;
+        self.transport = Arc::new(ClusterLink::new(
+            &self.cluster,
+            transport,
+            &self.profile.limits,
+        ));
         self
     }
 
@@ -241,13 +213,13 @@ impl SlurmOperator {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<crate::transport::CmdOutput> {
-        self.limiter.borrow_mut().take();
+        self.transport.take_token();
         Ok(self.transport.exec(label, script, stdin)?)
     }
 
     /// The project and scratch roots, `~` resolved on the cluster.
     fn roots(&self) -> Result<&(String, String)> {
-        if let Some(r) = self.roots.get() {
+        if let Some(r) = self.transport.roots.get() {
             return Ok(r);
         }
         let out = self.transport.exec(
@@ -267,7 +239,7 @@ impl SlurmOperator {
                 out.stderr.trim()
             )));
         };
-        Ok(self.roots.get_or_init(|| (p.to_string(), s.to_string())))
+        Ok(self.transport.roots.get_or_init(|| (p.to_string(), s.to_string())))
     }
 
     /// Project and scratch directories of an attempt.
@@ -1056,26 +1028,58 @@ impl SlurmOperator {
         if let Some(flavor) = self.pbs {
             return self.poll_pbs(attempts, &dirs, flavor);
         }
+        let markers_script = format!(
+            "for d in {}; do e=; s=; a=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; [ -r \"$d/{ARRAY_FILE}\" ] && read -r a < \"$d/{ARRAY_FILE}\"; printf '%s|%s|%s\\n' \"$e\" \"$s\" \"$a\"; done",
+            quote_all(&dirs)
+        );
+        let pass = link::current_pass();
+        if pass != 0 {
+            // Under a driver: one listing of all the user's jobs per pass,
+            // shared by every run on this cluster. A job the shared listing
+            // does not show and that left no exit marker may be newer than
+            // the listing: then it is asked again, never taken as gone.
+            let shared = self.transport.queue().as_ref().filter(|q| q.pass == pass).map(|q| q.text.clone());
+            if let Some(queue) = shared {
+                let out = self.transport.exec("markers", &markers_script, None)?;
+                if let Some(seen) = self.observe(attempts, &dirs, &queue, &out.stdout, true) {
+                    return Ok(seen);
+                }
+            }
+            let mut snapshot = self.transport.queue();
+            let (queue, markers) = self.query(&all_jobs_squeue(), &markers_script)?;
+            *snapshot = Some(link::QueueSnapshot {
+                pass,
+                text: queue.clone(),
+            });
+            drop(snapshot);
+            return Ok(self
+                .observe(attempts, &dirs, &queue, &markers, false)
+                .unwrap_or_default());
+        }
         let ids: Vec<String> = attempts
             .iter()
             .filter_map(|a| a.external_id.map(str::to_string))
             .collect();
-        let by_name_needed = attempts.iter().any(|a| a.external_id.is_none());
-        let squeue = if by_name_needed {
+        let squeue = if attempts.iter().any(|a| a.external_id.is_none()) {
             // Some attempt was recorded but its job id never was (a step died
             // right after sbatch): list this user's jobs and match tokens.
-            let mut argv = squeue_command(&[]);
-            argv.pop();
-            argv.push("--me".into());
-            quote_all(&argv)
+            all_jobs_squeue()
         } else {
             quote_all(&squeue_command(&ids))
         };
-        let script = format!(
-            "{squeue} 2>&1; echo \"{SEP} $?\"\nfor d in {}; do e=; s=; a=; [ -r \"$d/exit\" ] && read -r e < \"$d/exit\"; [ -r \"$d/started\" ] && read -r s < \"$d/started\"; [ -r \"$d/{ARRAY_FILE}\" ] && read -r a < \"$d/{ARRAY_FILE}\"; printf '%s|%s|%s\\n' \"$e\" \"$s\" \"$a\"; done",
-            quote_all(&dirs)
-        );
-        self.limiter.borrow_mut().take();
+        let (queue, markers) = self.query(&squeue, &markers_script)?;
+        Ok(self
+            .observe(attempts, &dirs, &queue, &markers, false)
+            .unwrap_or_default())
+    }
+
+    /// Runs `squeue` and the marker reads in one remote command; returns the
+    /// listing and the marker lines.
+    ///
+    /// Fails (transiently) when the scheduler did not answer.
+    fn query(&self, squeue: &str, markers_script: &str) -> Result<(String, String)> {
+        let script = format!("{squeue} 2>&1; echo \"{SEP} $?\"\n{markers_script}");
+        self.transport.take_token();
         let out = self.transport.exec("squeue", &script, None)?;
         let (queue, rest) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
         let (status, markers) = rest
@@ -1091,6 +1095,21 @@ impl SlurmOperator {
                 detail: format!("squeue failed ({}): {}", status.trim(), queue.trim()),
             }));
         }
+        Ok((queue.to_string(), markers.to_string()))
+    }
+
+    /// What each attempt is doing, from a queue listing and its markers.
+    /// With `shared` (a listing another run's poll took), `None` when an
+    /// attempt is neither listed nor marked ended: the listing may predate
+    /// it, so the caller asks again.
+    fn observe(
+        &self,
+        attempts: &[AttemptRef<'_>],
+        dirs: &[String],
+        queue: &str,
+        markers: &str,
+        shared: bool,
+    ) -> Option<Vec<Observation>> {
         let rows = parse_squeue_lenient(queue).rows;
         let by_id: HashMap<&str, &SqueueRow> =
             rows.iter().map(|r| (r.job_id.as_str(), r)).collect();
@@ -1124,6 +1143,9 @@ impl SlurmOperator {
                     element.and_then(|(token, index)| by_element.get(&(token, index)).copied())
                 }),
             };
+            if shared && row.is_none() && marker_exit.is_none() {
+                return None;
+            }
             let external_id = row
                 .map(|r| r.job_id.clone())
                 .or(a.external_id.map(str::to_string));
@@ -1163,8 +1185,16 @@ impl SlurmOperator {
             ));
         }
         self.mark(&job_info_updates);
-        Ok(observations)
+        Some(observations)
     }
+}
+
+/// `squeue` listing every job of the user (`--me`).
+fn all_jobs_squeue() -> String {
+    let mut argv = squeue_command(&[]);
+    argv.pop();
+    argv.push("--me".into());
+    quote_all(&argv)
 }
 
 impl SlurmOperator {
@@ -1191,7 +1221,7 @@ impl SlurmOperator {
             quote_all(&qstat),
             quote_all(dirs)
         );
-        self.limiter.borrow_mut().take();
+        self.transport.take_token();
         let out = self.transport.exec("qstat", &script, None)?;
         let (queue, rest) = out.stdout.split_once(SEP).unwrap_or((&out.stdout, ""));
         let (head, markers) = rest.split_once(SEP).unwrap_or((rest, ""));

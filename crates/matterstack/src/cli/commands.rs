@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView, TaskState};
-use matterstack_core::engine::RunState;
+use matterstack_core::app::{self, InitOptions, LogStream, Run, RunView, TaskState, Verdict};
 
 use super::{style, Cmd};
 
@@ -74,10 +73,8 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             if let Some(why) = &view.paused {
                 println!("paused: {why} (`matterstack resume` to go on)");
             }
-            Ok(match state {
-                RunState::Completed => ExitCode::SUCCESS,
-                // Stopped before the end: waiting for people, or paused.
-                RunState::Waiting | RunState::Paused => {
+            let verdict = Verdict::of_run(state);
+            if verdict == Verdict::Waiting {
                     for t in view
                         .tasks
                         .iter()
@@ -88,10 +85,8 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                             t.id, view.dir, t.id
                         );
                     }
-                    ExitCode::from(3)
-                }
-                _ => ExitCode::from(1),
-            })
+            }
+            Ok(ExitCode::from(verdict.code()))
         }
         Cmd::Status { run, json, wide } => {
             let view = Run::open(&run)?.view()?;
@@ -158,6 +153,7 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Submit(a) => super::workflow::submit(a),
+        Cmd::Watch(a) => super::watch::watch(a),
         Cmd::Pause(a) => super::workflow::pause(a),
         Cmd::Resume { run } => super::workflow::resume(run),
         Cmd::Respond(a) => super::workflow::respond(a),
@@ -532,9 +528,12 @@ fn parse(program: &str, file: &std::path::Path, json: bool) -> Result<ExitCode> 
             println!("error        {e}");
         }
     }
-    Ok(if p.error.is_some() {
-        ExitCode::from(4)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(
+        if p.error.is_some() {
+            Verdict::OutputReportsFailure
+        } else {
+            Verdict::Success
+        }
+        .code(),
+    ))
 }

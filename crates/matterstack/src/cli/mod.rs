@@ -14,12 +14,14 @@ mod restart;
 mod runs;
 mod style;
 mod template;
+mod watch;
 mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use matterstack_core::app::Verdict;
 
 /// Durable runs of scientific calculations: kill it anywhere, carry on.
 #[derive(Debug, Parser)]
@@ -114,6 +116,19 @@ enum Cmd {
         after_help = "Prints a summary: run, priority, tasks, attempts started, state, directory.\nWith --wait, exit 0 only if every run completed (1: some failed; 3: some paused or waiting).\n\nExample:\n  matterstack submit studies/* --max-jobs 20 --wait"
     )]
     Submit(workflow::SubmitArgs),
+    /// Drive runs until each is finished or waits for a person, printing what changes.
+    #[command(
+        after_help = "One process steps every run fairly: a run whose task ends is stepped at once, every run each --poll
+seconds; runs on one cluster share its one queue query per pass and its one SSH connection. A run
+another process is stepping is skipped that pass. A cluster that does not answer is shown as
+UNREACHABLE while the other runs go on. Killing watch loses nothing: start it again.
+Exit 0 if every run completed (1: some failed; 3: some paused or waiting).
+
+Examples:
+  matterstack watch
+  matterstack watch ws/ runs/r2 --poll 5"
+    )]
+    Watch(watch::WatchArgs),
     /// Stop starting new tasks (running ones go on); `resume` undoes it.
     #[command(
         after_help = "Example:\n  matterstack pause examples/demo/runs/demo-1 --reason 'maintenance on hpc'"
@@ -411,11 +426,11 @@ pub fn main() -> ExitCode {
     match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            let user = e
+            let verdict = e
                 .downcast_ref::<matterstack_core::Error>()
-                .is_some_and(|e| e.is_user_error());
+                .map_or(Verdict::Failed, Verdict::of_error);
             eprintln!("{}: {e:#}", style::error_label());
-            ExitCode::from(if user { 2 } else { 1 })
+            ExitCode::from(verdict.code())
         }
     }
 }

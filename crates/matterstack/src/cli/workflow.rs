@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use matterstack_core::app::Run;
+use matterstack_core::app::{Run, Verdict};
+
+use super::style;
 
 /// `pause RUN [--reason TEXT]`.
 #[derive(Debug, Args)]
@@ -158,7 +160,7 @@ pub fn submit(a: SubmitArgs) -> Result<ExitCode> {
                 r.priority,
                 r.tasks,
                 r.launched,
-                r.state,
+                r.state.as_str(),
                 r.dir.display()
             );
         }
@@ -171,11 +173,11 @@ pub fn submit(a: SubmitArgs) -> Result<ExitCode> {
     if !a.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    Ok(if runs.iter().all(|r| r.state == "COMPLETED") {
-        ExitCode::SUCCESS
-    } else if runs.iter().any(|r| r.state == "FAILED") {
-        ExitCode::from(1)
-    } else {
-        ExitCode::from(3)
-    })
+    for r in &runs {
+        if let Some(e) = &r.error {
+            eprintln!("{}: {}: {e}", style::error_label(), r.run);
+        }
+    }
+    let verdict = Verdict::of_driven(runs.iter().map(|r| (r.state, r.error.is_some())));
+    Ok(ExitCode::from(verdict.code()))
 }

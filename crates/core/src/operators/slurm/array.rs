@@ -24,7 +24,7 @@ use matterstack_schedulers::slurm::{classify_sbatch_error, parse_sbatch_parsable
 use super::{Prepared, SlurmOperator, ARRAY_FILE};
 use crate::model::TaskSpec;
 use crate::operators::{AttemptRef, Launched, Operator};
-use crate::transport::{quote, TransportError};
+use crate::transport::{quote, Transport, TransportError};
 use crate::{Error, Result};
 
 /// What points must share to go in one array: their sweep, every
