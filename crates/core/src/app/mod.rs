@@ -29,8 +29,8 @@ pub use control::CancelOutcome;
 pub use explain::Explanation;
 pub use init::{init, InitOptions};
 pub use logs::{LogStream, LogTarget};
-pub use verdict::Verdict;
 pub use status::{AttemptState, AttemptView, QueueView, RunView, TaskState, TaskView};
+pub use verdict::Verdict;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

@@ -95,7 +95,10 @@ mod tests {
         use RunState::*;
         assert_eq!(Verdict::of_runs([Completed, Completed]), Verdict::Success);
         assert_eq!(Verdict::of_runs([Completed, Waiting]), Verdict::Waiting);
-        assert_eq!(Verdict::of_runs([Paused, Failed, Completed]), Verdict::Failed);
+        assert_eq!(
+            Verdict::of_runs([Paused, Failed, Completed]),
+            Verdict::Failed
+        );
         assert_eq!(Verdict::of_runs([]), Verdict::Success);
         assert_eq!(Verdict::of_run(Running).code(), 1);
     }

@@ -35,10 +35,7 @@ impl RunLock {
     /// driver's deadline: a tick may spend minutes on a slow cluster).
     ///
     /// Fails if the lock file cannot be opened.
-    pub fn acquire_within(
-        run_dir: &Path,
-        wait: std::time::Duration,
-    ) -> Result<Option<RunLock>> {
+    pub fn acquire_within(run_dir: &Path, wait: std::time::Duration) -> Result<Option<RunLock>> {
         let deadline = std::time::Instant::now() + wait;
         loop {
             if let Some(lock) = RunLock::try_acquire(run_dir)? {

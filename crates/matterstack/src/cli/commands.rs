@@ -75,16 +75,16 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             }
             let verdict = Verdict::of_run(state);
             if verdict == Verdict::Waiting {
-                    for t in view
-                        .tasks
-                        .iter()
-                        .filter(|t| t.status == TaskState::WaitingExternal)
-                    {
-                        println!(
-                            "{} waits for a person: `matterstack explain {} {}` says how to answer",
-                            t.id, view.dir, t.id
-                        );
-                    }
+                for t in view
+                    .tasks
+                    .iter()
+                    .filter(|t| t.status == TaskState::WaitingExternal)
+                {
+                    println!(
+                        "{} waits for a person: `matterstack explain {} {}` says how to answer",
+                        t.id, view.dir, t.id
+                    );
+                }
             }
             Ok(ExitCode::from(verdict.code()))
         }

@@ -58,7 +58,7 @@ fn a_face_polling_events_sees_every_transition_of_a_run_stepped_by_four_processe
             }
         })
     };
-    // Three processes stepping in a loop and one `run`, all on one run.
+    // Three processes stepping in a loop and one `watch`, all on one run.
     let mut steppers: Vec<std::process::Child> = (0..3)
         .map(|_| {
             std::process::Command::new("sh")
@@ -74,7 +74,7 @@ fn a_face_polling_events_sees_every_transition_of_a_run_stepped_by_four_processe
                 .unwrap()
         })
         .collect();
-    let out = ms_in(&run, &["run", s(&run), "--poll", "0.2"]);
+    let out = ms_in(&run, &["watch", s(&run), "--poll", "0.2"]);
     assert_eq!(out.code, 0, "{out:?}");
     for p in &mut steppers {
         let _ = p.kill();

@@ -25,4 +25,5 @@ mod support;
 mod sweeps;
 mod templates;
 mod testbed;
+mod watch;
 mod workflows;
