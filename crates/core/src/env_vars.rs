@@ -13,8 +13,12 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Read: set (and not empty) to turn colour off.
 pub const NO_COLOR: &str = "NO_COLOR";
-/// Read: `1` / `0` / unset (a terminal decides) for transfer progress lines.
+/// Read by the CLI: `1` / `0` / unset (a terminal decides) for transfer progress lines.
 pub const MATTERSTACK_PROGRESS: &str = "MATTERSTACK_PROGRESS";
+/// Read by the CLI: what to log to standard error, in `tracing`'s EnvFilter
+/// syntax (`matterstack=debug`, `matterstack::transport=trace,warn`);
+/// `-v`/`-vv`/`-vvv` mean info/debug/trace when it is unset.
+pub const MATTERSTACK_LOG: &str = "MATTERSTACK_LOG";
 /// Read: a file that receives one line per remote command (label, host, duration).
 pub const MATTERSTACK_TRANSPORT_LOG: &str = "MATTERSTACK_TRANSPORT_LOG";
 /// Read: the Python that runs PySCF components (default `python3`).

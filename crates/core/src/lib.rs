@@ -12,6 +12,10 @@
 //! - [`lookup`]: where templates are found; making a template task concrete.
 //! - [`engine`]: one tick: poll → reconcile → schedule → launch.
 //! - [`app`]: the application API every face (CLI, later TUI and web) calls.
+//! - [`report`]: the progress lower layers report and the faces draw
+//!   (nothing below the faces writes to the terminal); logs go through
+//!   `tracing` (targets `matterstack::transport`, `matterstack::engine`,
+//!   `matterstack::driver`), which the faces subscribe to.
 
 pub mod app;
 pub mod atomic;
@@ -23,6 +27,7 @@ pub mod lookup;
 pub mod model;
 pub mod operators;
 mod process;
+pub mod report;
 pub mod store;
 pub mod transport;
 

@@ -261,7 +261,8 @@ impl Driver {
             }
             let now = Instant::now();
             if now >= next_pass && !stopping && !(self.opts.once && passes > 0) {
-                link::begin_pass();
+                let pass = link::begin_pass();
+                tracing::debug!(target: "matterstack::driver", pass, runs = self.slots.len(), "pass");
                 passes += 1;
                 for s in &mut self.slots {
                     if self.opts.forever || !s.stopped {
@@ -434,6 +435,7 @@ impl Driver {
                 });
             }
             Err(e) => {
+                tracing::warn!(target: "matterstack::driver", run = %slot.view.run, "step failed: {e}");
                 slot.view.error = Some(e.to_string());
                 on_event(DriverEvent::Failed {
                     run: &slot.view,

@@ -987,7 +987,7 @@ pub fn prepare_workspace(
     for dir in run_dirs(&workspace)? {
         let mut r = Run::open(&dir)?;
         let view = r.view()?;
-        if view.status == "RUNNING" {
+        if view.status == crate::engine::RunState::Running {
             drop(r);
             let unfinished = view
                 .tasks

@@ -29,7 +29,7 @@ pub use control::CancelOutcome;
 pub use explain::Explanation;
 pub use init::{init, InitOptions};
 pub use logs::{LogStream, LogTarget};
-pub use status::{AttemptState, AttemptView, QueueView, RunView, TaskState, TaskView};
+pub use status::{AttemptState, AttemptView, Counts, QueueView, RunView, TaskState, TaskView};
 pub use verdict::Verdict;
 
 use std::path::{Path, PathBuf};

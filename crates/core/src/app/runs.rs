@@ -171,7 +171,7 @@ pub struct RunSummary {
     /// Its state.
     pub state: RunListState,
     /// Tasks per state (empty when the run cannot be read).
-    pub counts: BTreeMap<String, u64>,
+    pub counts: super::Counts,
     /// Its latest event, ms since the epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<i64>,
@@ -189,7 +189,7 @@ impl RunSummary {
         let done = TaskState::ALL
             .iter()
             .filter(|s| s.is_terminal())
-            .filter_map(|s| self.counts.get(s.as_str()))
+            .filter_map(|s| self.counts.get(s))
             .sum();
         (done, total)
     }

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Run;
+use crate::engine::RunState;
 use crate::model::{AttemptStatus, SchedulerPhase, TaskStatus};
 use crate::store::{LiveJob, Tx, TxError};
 use crate::Result;
 
 /// A task's state as the faces show it: the engine's [`TaskStatus`], with
 /// a live attempt whose job waits in a scheduler's queue shown as QUEUED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskState {
     /// Waiting for dependencies.
@@ -235,10 +236,10 @@ pub fn never_hint(reason: &str) -> &'static str {
 pub struct RunView {
     /// Run id.
     pub run: String,
-    /// `RUNNING`, `COMPLETED` or `FAILED`.
-    pub status: String,
-    /// Tasks per status (every status present, zeros included).
-    pub counts: BTreeMap<String, u64>,
+    /// Its state (`RUNNING`, `COMPLETED`, `FAILED`, `PAUSED`, `WAITING_EXTERNAL`).
+    pub status: RunState,
+    /// Tasks per state (every state present, zeros included).
+    pub counts: Counts,
     /// The run directory.
     pub dir: String,
     /// The workspace it came from.
@@ -310,32 +311,36 @@ impl TaskView {
 
 /// Tasks per state as the faces show them (only states present): jobs
 /// waiting in a scheduler's queue count as QUEUED, not RUNNING.
-pub(super) fn shown_counts(tx: &Tx<'_>) -> Result<BTreeMap<String, u64>, TxError> {
-    let mut counts = tx.counts()?;
+pub(super) fn shown_counts(tx: &Tx<'_>) -> Result<Counts, TxError> {
+    let mut counts: Counts = tx
+        .counts()?
+        .into_iter()
+        .filter_map(|(s, n)| Some((TaskState::of(s.parse::<TaskStatus>().ok()?, None), n)))
+        .collect();
     let queued = tx.queued_count()?;
     if queued > 0 {
-        if let Some(running) = counts.get_mut(TaskStatus::Running.as_str()) {
+        if let Some(running) = counts.get_mut(&TaskState::Running) {
             *running = running.saturating_sub(queued);
         }
-        counts.insert(TaskState::Queued.as_str().to_string(), queued);
+        counts.insert(TaskState::Queued, queued);
     }
     Ok(counts)
 }
 
+/// Tasks per state.
+pub type Counts = BTreeMap<TaskState, u64>;
+
 impl Run {
     /// Tasks per status (cheap: no task list), for progress displays.
     /// Jobs waiting in a scheduler's queue count as QUEUED, not RUNNING.
-    pub fn counts(&mut self) -> Result<BTreeMap<String, u64>> {
+    pub fn counts(&mut self) -> Result<Counts> {
         self.store().read(shown_counts)
     }
 
     /// The run's status with every task.
     pub fn view(&mut self) -> Result<RunView> {
         let dir = self.dir.display().to_string();
-        let mut counts: BTreeMap<String, u64> = TaskState::ALL
-            .iter()
-            .map(|s| (s.as_str().to_string(), 0))
-            .collect();
+        let mut counts: Counts = TaskState::ALL.iter().map(|s| (*s, 0)).collect();
         counts.extend(self.counts()?);
         let now = crate::store::now_ms();
         self.store().read(|tx| {
@@ -373,7 +378,7 @@ impl Run {
             }
             Ok(RunView {
                 run: run.id,
-                status: run.status,
+                status: RunState::parse(&run.status).unwrap_or(RunState::Running),
                 counts,
                 dir,
                 workspace: run.workspace,

@@ -127,7 +127,7 @@ fn make(ws: &Path, opts: &SubmitOptions) -> Result<Entry> {
     })
 }
 
-fn drive(entries: &mut Vec<Entry>, opts: &SubmitOptions) -> Result<()> {
+fn drive(entries: &mut [Entry], opts: &SubmitOptions) -> Result<()> {
     let mut driver = Driver::new(DriverOptions {
         poll: opts.poll,
         max_jobs: opts.max_jobs,

@@ -181,6 +181,7 @@ pub fn tick_limited(
     })?;
     report.state = state;
     if to_launch.is_empty() {
+        log_tick(run_dir, &report);
         return Ok(report);
     }
     // One launch_many per operator (SLURM sends a sweep's points as one job
@@ -292,7 +293,24 @@ pub fn tick_limited(
         update_run_state(tx)
     })?;
     report.state = Some(state);
+    log_tick(run_dir, &report);
     Ok(report)
+}
+
+fn log_tick(run_dir: &Path, report: &TickReport) {
+    tracing::debug!(
+        target: "matterstack::engine",
+        run = %run_dir.display(),
+        launched = report.launched,
+        finished = report.finished,
+        adopted = report.adopted,
+        postponed = report.postponed,
+        state = report.run_state().as_str(),
+        "tick"
+    );
+    for w in &report.warnings {
+        tracing::warn!(target: "matterstack::engine", run = %run_dir.display(), "{w}");
+    }
 }
 
 /// Polls live attempts and applies what was seen; returns CREATED attempts

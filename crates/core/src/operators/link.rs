@@ -159,11 +159,14 @@ impl ClusterLink {
                 failures: failures + 1,
                 error: e.to_string(),
             },
-            (Err(e), _) => Reachability::Unreachable {
-                since: now,
-                failures: 1,
-                error: e.to_string(),
-            },
+            (Err(e), _) => {
+                tracing::warn!(target: "matterstack::transport", cluster = %self.cluster, "unreachable: {e}");
+                Reachability::Unreachable {
+                    since: now,
+                    failures: 1,
+                    error: e.to_string(),
+                }
+            }
         };
         out
     }

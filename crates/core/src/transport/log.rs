@@ -1,13 +1,15 @@
-//! An optional log of every command a transport runs, one line each
-//! (`<ms since epoch> <destination> <label>`), appended to the file named by
-//! `MATTERSTACK_TRANSPORT_LOG`. Tests and benchmarks count scheduler
-//! commands and connections from it. Scripts are not logged: they may
-//! carry user data.
+//! Every command a transport runs is a `tracing` event (target
+//! `matterstack::transport`, level debug: destination and label), and, when
+//! `MATTERSTACK_TRANSPORT_LOG` names a file, one line appended there
+//! (`<ms since epoch> <destination> <label>`): tests and benchmarks count
+//! scheduler commands and connections from it. Scripts are never logged:
+//! they may carry user data.
 
 use std::io::Write;
 
 /// Appends one line for a command, if logging is on. Never fails.
 pub fn record(destination: &str, label: &str) {
+    tracing::debug!(target: "matterstack::transport", destination, label, "command");
     let Some(path) = std::env::var_os(crate::env_vars::MATTERSTACK_TRANSPORT_LOG) else {
         return;
     };

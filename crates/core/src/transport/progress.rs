@@ -1,18 +1,14 @@
-//! A progress line for file transfers on a terminal: rsync's
-//! `--info=progress2` totals, redrawn in place on standard error.
-//! Off when standard error is not a terminal, or with
-//! `MATTERSTACK_PROGRESS=0`; forced on with `MATTERSTACK_PROGRESS=1`.
+//! Transfer progress: rsync's `--info=progress2` totals, read as they come
+//! and handed to the installed [`crate::report::Reporter`] (the faces draw).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 
-/// Whether transfers should show progress.
-pub fn wanted() -> bool {
-    match std::env::var(crate::env_vars::MATTERSTACK_PROGRESS).as_deref() {
-        Ok("0") => false,
-        Ok("1") => true,
-        _ => std::io::stderr().is_terminal(),
-    }
+use crate::report::{reporter, Reporter, TransferProgress};
+
+/// The reporter transfers report to; `None`: do not ask rsync for progress.
+pub fn wanted() -> Option<&'static dyn Reporter> {
+    reporter()
 }
 
 /// The last progress record in rsync's output so far (records end with
@@ -23,11 +19,15 @@ pub fn last_record(buf: &str) -> Option<&str> {
         .rfind(|l| l.contains('%'))
 }
 
-/// Runs `cmd` (an rsync with `--info=progress2`), drawing its progress as
-/// one line prefixed with `label`; returns its status and standard error.
+/// Runs `cmd` (an rsync with `--info=progress2`), reporting its progress
+/// under `label`; returns its status and standard error.
 ///
 /// Fails only when the process cannot be started or waited for.
-pub fn run(cmd: &mut Command, label: &str) -> std::io::Result<(ExitStatus, String)> {
+pub fn run(
+    cmd: &mut Command,
+    label: &str,
+    to: &dyn Reporter,
+) -> std::io::Result<(ExitStatus, String)> {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let mut err = child.stderr.take();
     let err_reader = std::thread::spawn(move || {
@@ -40,20 +40,18 @@ pub fn run(cmd: &mut Command, label: &str) -> std::io::Result<(ExitStatus, Strin
     let mut out = child.stdout.take();
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
-    let mut drawn = false;
-    let mut last = String::new();
+    let mut last = None;
     if let Some(o) = out.as_mut() {
         while let Ok(n) = o.read(&mut buf) {
             if n == 0 {
                 break;
             }
             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-            if let Some(rec) = last_record(&seen).filter(|r| *r != last) {
-                let mut e = std::io::stderr().lock();
-                let _ = write!(e, "\r\x1b[2K{label}: {rec}");
-                let _ = e.flush();
-                last = rec.to_string();
-                drawn = true;
+            if let Some(p) = last_record(&seen).and_then(TransferProgress::parse) {
+                if last.as_ref() != Some(&p) {
+                    to.transfer(label, &p);
+                    last = Some(p);
+                }
             }
             // Keep only the tail: records are short.
             if seen.len() > 8192 {
@@ -65,9 +63,7 @@ pub fn run(cmd: &mut Command, label: &str) -> std::io::Result<(ExitStatus, Strin
         }
     }
     let status = child.wait()?;
-    if drawn {
-        eprintln!();
-    }
+    to.transfer_done(label);
     Ok((status, err_reader.join().unwrap_or_default()))
 }
 

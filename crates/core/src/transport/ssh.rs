@@ -242,7 +242,7 @@ impl SshTransport {
             .args(args)
             .stdin(Stdio::null());
         let shown = progress::wanted();
-        if shown {
+        if shown.is_some() {
             cmd.arg("--info=progress2").arg("--no-inc-recursive");
         }
         let cannot = |e: std::io::Error| TransportError::Permanent {
@@ -250,8 +250,8 @@ impl SshTransport {
             label: label.into(),
             detail: format!("cannot run rsync: {e}; install rsync"),
         };
-        let (status, stderr) = if shown {
-            progress::run(&mut cmd, &format!("{label} {}", self.destination)).map_err(cannot)?
+        let (status, stderr) = if let Some(to) = shown {
+            progress::run(&mut cmd, &format!("{label} {}", self.destination), to).map_err(cannot)?
         } else {
             let out = cmd.output().map_err(cannot)?;
             (

@@ -314,7 +314,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn show(&mut self, counts: &std::collections::BTreeMap<String, u64>) {
+    fn show(&mut self, counts: &app::Counts) {
         if self
             .last
             .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
@@ -322,7 +322,7 @@ impl Progress {
             return;
         }
         self.last = Some(std::time::Instant::now());
-        let n = |k: TaskState| counts.get(k.as_str()).copied().unwrap_or(0);
+        let n = |k: TaskState| counts.get(&k).copied().unwrap_or(0);
         let total: u64 = counts.values().sum();
         let done: u64 = TaskState::ALL
             .iter()
@@ -361,12 +361,12 @@ fn print_counts(view: &RunView) {
         .counts
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| format!("{n} {}", s.to_lowercase()))
+        .map(|(s, n)| format!("{n} {}", s.as_str().to_lowercase()))
         .collect();
     println!(
         "run {} {}: {}",
         view.run,
-        style::status(&view.status),
+        style::status(view.status.as_str()),
         parts.join(", ")
     );
 }

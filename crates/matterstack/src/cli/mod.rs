@@ -10,6 +10,7 @@ mod commands;
 mod events;
 mod evidence;
 mod mbe;
+mod output;
 mod restart;
 mod runs;
 mod style;
@@ -30,6 +31,10 @@ use matterstack_core::app::Verdict;
     after_help = "Examples:\n  matterstack init examples/demo\n  matterstack run examples/demo/runs/<id>\n  matterstack status examples/demo/runs/<id> --json"
 )]
 pub struct Cli {
+    /// Log what happens to standard error (-v info, -vv debug, -vvv
+    /// trace); MATTERSTACK_LOG takes a filter instead (`matterstack::transport=debug`).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -423,6 +428,8 @@ pub fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    output::init_logging(cli.verbose);
+    output::init_progress();
     match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
