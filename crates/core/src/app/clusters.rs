@@ -42,6 +42,58 @@ pub fn read_file(path: &Path) -> Result<BTreeMap<String, ClusterProfile>> {
         })
 }
 
+/// A cluster as the faces show it: its profile's essentials and what this
+/// process knows of its reachability (through the link every run on it
+/// shares).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterView {
+    /// The profile's name.
+    pub name: String,
+    /// `user@host:port` (or the ssh_config alias).
+    pub destination: String,
+    /// Its batch scheduler.
+    pub scheduler: Scheduler,
+    /// The default partition or queue.
+    pub partition: Option<String>,
+    /// `limits.max_jobs`: jobs in flight at most.
+    pub max_jobs: u32,
+    /// `limits.commands_per_second`: the scheduler command budget.
+    pub commands_per_second: f64,
+    /// Reachable, unreachable, or not tried by this process.
+    pub reachability: crate::operators::link::Reachability,
+    /// Commands this process sent to it.
+    pub commands: u64,
+    /// Whether `cluster probe` has recorded its partitions.
+    pub probed: bool,
+}
+
+/// Views of `profiles`, with what this process's links know.
+pub fn views(profiles: &BTreeMap<String, ClusterProfile>) -> Vec<ClusterView> {
+    let links = crate::operators::link::views();
+    profiles
+        .iter()
+        .map(|(name, p)| {
+            let link = links.iter().find(|l| &l.cluster == name);
+            ClusterView {
+                name: name.clone(),
+                destination: match p.port {
+                    Some(port) => format!("{}:{port}", p.destination()),
+                    None => p.destination(),
+                },
+                scheduler: p.scheduler,
+                partition: p.partition.clone(),
+                max_jobs: p.limits.max_jobs,
+                commands_per_second: p.limits.commands_per_second,
+                reachability: link.map_or(crate::operators::link::Reachability::Unknown, |l| {
+                    l.reachability.clone()
+                }),
+                commands: link.map_or(0, |l| l.commands),
+                probed: p.probe.is_some(),
+            }
+        })
+        .collect()
+}
+
 /// The user's profiles, overridden by the workspace's (if given).
 pub fn load(workspace: Option<&Path>) -> Result<BTreeMap<String, ClusterProfile>> {
     let mut all = read_file(&user_config_path())?;

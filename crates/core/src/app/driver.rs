@@ -478,3 +478,15 @@ fn in_flight(run: &mut Run) -> Result<BTreeMap<String, u32>> {
         Ok(by_key)
     })
 }
+
+// The handles faces move across threads: a run goes to a step's thread and
+// back; the driver's handle is shared by a face's threads.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn send_sync<T: Send + Sync>() {}
+    send::<Run>();
+    send::<Driver>();
+    send_sync::<DriverHandle>();
+    send_sync::<crate::operators::Operators>();
+    send_sync::<crate::operators::link::ClusterLink>();
+};

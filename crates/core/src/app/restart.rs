@@ -337,6 +337,9 @@ pub(crate) fn bring_back_dependants(tx: &Tx<'_>, task: &str) -> Result<Vec<Strin
     Ok(back)
 }
 
+/// The lineage of an attempt that is a task's plain first run.
+pub(crate) const FIRST_RUN: &str = "run";
+
 /// How each attempt came about, in the order given: `run` (the first),
 /// `retry of N` or `restart of N` (N = the attempt it follows).
 pub(crate) fn lineage<A: std::borrow::Borrow<AttemptRow>>(attempts: &[A]) -> Vec<String> {
@@ -348,7 +351,7 @@ pub(crate) fn lineage<A: std::borrow::Borrow<AttemptRow>>(attempts: &[A]) -> Vec
                 .parent
                 .and_then(|p| attempts.iter().map(|b| b.borrow()).find(|b| b.id == p));
             match parent {
-                Some(b) if a.kind != "run" => {
+                Some(b) if a.kind != FIRST_RUN => {
                     let changed = changed_resources(b.resources.as_deref(), a.resources.as_deref());
                     if changed.is_empty() {
                         format!("{} of {}", a.kind, b.n)

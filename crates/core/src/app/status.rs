@@ -168,6 +168,14 @@ pub struct AttemptView {
     pub resources: Option<serde_json::Value>,
 }
 
+impl AttemptView {
+    /// How it came about, unless it is a task's first plain run: `retry of
+    /// 1 with partition debug`, `restart of 2`.
+    pub fn lineage_note(&self) -> Option<&str> {
+        (self.lineage != super::restart::FIRST_RUN).then_some(self.lineage.as_str())
+    }
+}
+
 /// A job waiting in a scheduler's queue.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueView {

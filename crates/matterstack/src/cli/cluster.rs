@@ -30,15 +30,13 @@ pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
                     "{:<16} {:<32} {:<9} PARTITION",
                     "NAME", "DESTINATION", "SCHEDULER"
                 );
-                for (name, p) in &all {
-                    let dest = match p.port {
-                        Some(port) => format!("{}:{port}", p.destination()),
-                        None => p.destination(),
-                    };
+                for v in clusters::views(&all) {
                     println!(
-                        "{name:<16} {dest:<32} {:<9} {}",
-                        format!("{:?}", p.scheduler).to_lowercase(),
-                        p.partition.as_deref().unwrap_or("-")
+                        "{:<16} {:<32} {:<9} {}",
+                        v.name,
+                        v.destination,
+                        serde_json::to_value(v.scheduler)?.as_str().unwrap_or("-"),
+                        v.partition.as_deref().unwrap_or("-")
                     );
                 }
             }

@@ -130,11 +130,10 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                     println!("  - {r}");
                 }
                 for a in &e.attempts {
-                    let how = if a.lineage == "run" {
-                        String::new()
-                    } else {
-                        format!(" ({})", a.lineage)
-                    };
+                    let how = a
+                        .lineage_note()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default();
                     println!(
                         "  attempt {}{how}: {}{}{}",
                         a.n,

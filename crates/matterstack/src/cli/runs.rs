@@ -109,7 +109,9 @@ pub fn delete(run: &Path, remote: bool, dry_run: bool, yes: bool, json: bool) ->
         stdin.lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing deleted");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(
+                matterstack_core::app::Verdict::Failed.code(),
+            ));
         }
     }
     let report = opened.delete(DeleteOptions { remote, dry_run })?;
