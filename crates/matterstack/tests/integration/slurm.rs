@@ -117,6 +117,9 @@ fn a_job_over_its_walltime_is_timeout() {
 
 #[test]
 fn two_hundred_tasks_one_squeue_per_tick_one_ssh_connection() {
+    let _conn = crate::testbed::CONN_KEY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tb = testbed();
     let tasks: String = (0..200)
         .map(|i| slurm_task(&format!("t{i}"), "true", ""))
@@ -153,21 +156,11 @@ fn two_hundred_tasks_one_squeue_per_tick_one_ssh_connection() {
     );
     assert!(per_tick.iter().sum::<i32>() >= 1);
     // sshd accepted exactly one connection with this test's own key: the master.
-    let fp = Command::new("ssh-keygen")
-        .args(["-lf", &format!("{}.pub", tb.conn_key)])
-        .output()
-        .unwrap();
-    let fp = String::from_utf8_lossy(&fp.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let sshd = std::fs::read_to_string(&sshd_log).unwrap();
-    let accepted = sshd[before..]
-        .lines()
-        .filter(|l| l.contains("Accepted publickey") && l.contains(&fp))
-        .count();
-    assert_eq!(accepted, 1, "SSH connections opened");
+    assert_eq!(
+        crate::testbed::accepted_connections(&tb, &tb.conn_key, before),
+        1,
+        "SSH connections opened"
+    );
 }
 
 #[test]

@@ -22,6 +22,10 @@ pub struct Testbed {
 /// restart it under each other.
 pub static FAULT_SSHD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Held by tests that count the connections made with `conn_key`, which
+/// is theirs alone only one at a time.
+pub static CONN_KEY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn testbed() -> Testbed {
     let dir = std::env::var("MS_TESTBED").unwrap_or_else(|_| "/var/tmp/matterstack-testbed".into());
     let env_file = Path::new(&dir).join("env");
@@ -263,4 +267,23 @@ pub fn slurm_task(id: &str, command: &str, extra: &str) -> String {
     format!(
         "[[tasks]]\nid = \"{id}\"\noperator = \"slurm\"\ncluster = \"testbed\"\ncommand = {command:?}\n{extra}\n"
     )
+}
+
+/// "Accepted publickey" lines for `key` that the main sshd's log gained
+/// after byte `log_from`: SSH connections opened with that key.
+pub fn accepted_connections(tb: &Testbed, key: &str, log_from: usize) -> usize {
+    let fp = Command::new("ssh-keygen")
+        .args(["-lf", &format!("{key}.pub")])
+        .output()
+        .unwrap();
+    let fp = String::from_utf8_lossy(&fp.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let sshd = std::fs::read_to_string(tb.dir.join(format!("ssh/sshd_{}.log", tb.port))).unwrap();
+    sshd[log_from..]
+        .lines()
+        .filter(|l| l.contains("Accepted publickey") && l.contains(&fp))
+        .count()
 }

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::{ms_command, s, status, wait_for, Workspace};
-use crate::testbed::{slurm_task, testbed, ClusterWs};
+use crate::testbed::{accepted_connections, slurm_task, testbed, ClusterWs};
 
 /// Children of `pid` that are zombies (exited, not yet waited for).
 fn zombie_children(pid: u32) -> Vec<String> {
@@ -31,25 +31,11 @@ fn zombie_children(pid: u32) -> Vec<String> {
     out
 }
 
-fn accepted_connections(tb: &crate::testbed::Testbed, key: &str, log_from: usize) -> usize {
-    let fp = Command::new("ssh-keygen")
-        .args(["-lf", &format!("{key}.pub")])
-        .output()
-        .unwrap();
-    let fp = String::from_utf8_lossy(&fp.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let sshd = std::fs::read_to_string(tb.dir.join(format!("ssh/sshd_{}.log", tb.port))).unwrap();
-    sshd[log_from..]
-        .lines()
-        .filter(|l| l.contains("Accepted publickey") && l.contains(&fp))
-        .count()
-}
-
 #[test]
 fn five_runs_under_one_watch_share_one_squeue_per_pass_and_one_ssh_connection() {
+    let _conn = crate::testbed::CONN_KEY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tb = testbed();
     let c = ClusterWs::new(
         &tb,
