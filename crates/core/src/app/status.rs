@@ -295,6 +295,24 @@ pub struct TaskView {
     /// runs), ms; none while queued or not started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
+    /// When the latest attempt started running (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    /// When it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<i64>,
+}
+
+impl TaskView {
+    /// How long the latest attempt has run at `now` (to its end, or to
+    /// `now` while it runs); none while queued or not started.
+    pub fn elapsed_at(&self, now: i64) -> Option<i64> {
+        if self.status == TaskState::Queued {
+            return None;
+        }
+        let s = self.started_at?;
+        Some(self.ended_at.unwrap_or(now) - s).filter(|d| *d >= 0)
+    }
 }
 
 impl TaskView {
@@ -382,6 +400,8 @@ impl Run {
                     lineage,
                     last_job: t.last_external_id,
                     elapsed_ms,
+                    started_at: t.started_at,
+                    ended_at: t.ended_at,
                 });
             }
             Ok(RunView {

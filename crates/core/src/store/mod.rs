@@ -628,6 +628,30 @@ impl Tx<'_> {
         Ok(rows)
     }
 
+    /// Every dependency edge `(task, its dependency)`, and every task's
+    /// operator key, in declaration order: `(id, operator, deps)`.
+    pub fn graph(&self) -> R<Vec<(String, String, Vec<String>)>> {
+        let mut st = self.prepare("SELECT id, operator FROM tasks ORDER BY seq")?;
+        let mut tasks: Vec<(String, String, Vec<String>)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, Vec::new())))?
+            .collect::<Result<_, _>>()?;
+        let at: std::collections::HashMap<String, usize> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.0.clone(), i))
+            .collect();
+        let mut st = self.prepare("SELECT task_id, dep_id FROM deps ORDER BY rowid")?;
+        let edges: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (t, d) in edges {
+            if let Some(&i) = at.get(&t) {
+                tasks[i].2.push(d);
+            }
+        }
+        Ok(tasks)
+    }
+
     /// One task, or `None`.
     pub fn task(&self, id: &str) -> R<Option<TaskRow>> {
         let row = self

@@ -153,6 +153,33 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
         }
         Cmd::Submit(a) => super::workflow::submit(a),
         Cmd::Watch(a) => super::watch::watch(a),
+        Cmd::Tui {
+            targets,
+            no_drive,
+            poll,
+        } => {
+            if !(poll.is_finite() && poll > 0.0 && poll <= 3600.0) {
+                bail!(matterstack_core::Error::Input(format!(
+                    "--poll {poll}: give a number of seconds between 0 and 3600"
+                )));
+            }
+            if !std::io::stdout().is_terminal() {
+                bail!(matterstack_core::Error::Input(
+                    "tui needs a terminal; use `matterstack watch` or `status` in scripts".into()
+                ));
+            }
+            matterstack_tui::run(matterstack_tui::Options {
+                targets,
+                drive: !no_drive,
+                poll: Duration::from_secs_f64(poll),
+                color: style::color_on(),
+            })
+            .map_err(|e| match e.downcast::<matterstack_core::Error>() {
+                Ok(e) => anyhow::Error::new(*e),
+                Err(e) => anyhow::anyhow!("{e}"),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Pause(a) => super::workflow::pause(a),
         Cmd::Resume { run } => super::workflow::resume(run),
         Cmd::Respond(a) => super::workflow::respond(a),

@@ -134,6 +134,20 @@ Examples:
   matterstack watch ws/ runs/r2 --poll 5"
     )]
     Watch(watch::WatchArgs),
+    /// The terminal cockpit: runs, tasks, logs, DAG, clusters; actions on many tasks at once.
+    #[command(
+        after_help = "Keys: ↑/↓ or j/k move, Enter open, Esc back, / filter, ? help, space select, v range, * all,\nc cancel, r retry, R restart, l logs, d DAG, C clusters, q quit. The runs shown are driven by an\nembedded driver (like `watch`) unless --no-drive; a run stepped elsewhere is just shown.\n\nExamples:\n  matterstack tui\n  matterstack tui ws/runs/r1 --no-drive"
+    )]
+    Tui {
+        /// Runs or workspaces (default: every indexed run).
+        targets: Vec<PathBuf>,
+        /// Only show: do not step the runs.
+        #[arg(long)]
+        no_drive: bool,
+        /// Seconds between the driver's passes.
+        #[arg(long, default_value_t = 2.0)]
+        poll: f64,
+    },
     /// Stop starting new tasks (running ones go on); `resume` undoes it.
     #[command(
         after_help = "Example:\n  matterstack pause examples/demo/runs/demo-1 --reason 'maintenance on hpc'"

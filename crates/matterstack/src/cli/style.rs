@@ -7,6 +7,11 @@ fn enabled(stream_is_tty: bool) -> bool {
         && std::env::var_os(matterstack_core::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
+/// True when colour may be used on standard output.
+pub fn color_on() -> bool {
+    enabled(std::io::stdout().is_terminal())
+}
+
 /// `error` in bold red on a terminal.
 pub fn error_label() -> String {
     if enabled(std::io::stderr().is_terminal()) {

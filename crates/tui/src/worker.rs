@@ -1,0 +1,203 @@
+//! The IO thread: runs the [`Command`]s the state machine asks for with
+//! the application API and sends back [`Update`]s; follows the open run's
+//! change feed. The drawing thread never waits on it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use matterstack_core::app::driver::DriverHandle;
+use matterstack_core::app::live::LiveRun;
+use matterstack_core::app::overrides::Overrides;
+use matterstack_core::app::runs::{self, RunFilter};
+use matterstack_core::app::{clusters, LogStream, Run};
+
+use crate::state::{Bulk, Command, Stream, Update};
+
+/// At most this much of a log is kept for the screen (its end).
+const LOG_KEEP: usize = 1 << 20;
+
+/// What the worker shows and drives.
+pub struct Scope {
+    /// Only runs of these workspaces (all indexed runs when empty).
+    pub workspaces: Vec<PathBuf>,
+    /// Runs named on the command line (shown even when not indexed).
+    pub runs: Vec<PathBuf>,
+    /// The embedded driver, to drive a run an action set going again.
+    pub driver: Option<DriverHandle>,
+}
+
+/// Runs commands until the sender goes away.
+pub fn work(scope: Scope, commands: Receiver<Command>, updates: Sender<Update>) {
+    let mut runs: HashMap<PathBuf, Run> = HashMap::new();
+    let mut open: Option<(PathBuf, i64)> = None;
+    let mut listed = Instant::now() - Duration::from_secs(60);
+    loop {
+        match commands.recv_timeout(Duration::from_millis(250)) {
+            Ok(c) => {
+                if let Command::Open(dir) = &c {
+                    open = None;
+                    let _ = dir;
+                }
+                let u = run_command(&scope, &mut runs, &mut open, c);
+                for u in u {
+                    if updates.send(u).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        // The open run's new changes (another process's too).
+        if let Some((dir, cursor)) = open.as_mut() {
+            if let Some(run) = runs.get_mut(dir) {
+                match run.events_since(*cursor, 10_000) {
+                    Ok(batch) if !batch.changes.is_empty() => {
+                        *cursor = batch.cursor;
+                        if updates
+                            .send(Update::Changes(dir.clone(), batch.changes))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = updates.send(Update::Error(e.to_string()));
+                    }
+                }
+            }
+        }
+        if listed.elapsed() > Duration::from_secs(3) {
+            listed = Instant::now();
+            if updates.send(list(&scope)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn list(scope: &Scope) -> Update {
+    match runs::list(&RunFilter {
+        workspaces: scope.workspaces.clone(),
+        state: None,
+    }) {
+        Ok(mut l) => {
+            if !scope.runs.is_empty() {
+                let wanted: Vec<PathBuf> = scope
+                    .runs
+                    .iter()
+                    .filter_map(|r| r.canonicalize().ok())
+                    .collect();
+                l.retain(|r| wanted.contains(&r.dir) || scope.workspaces.contains(&r.workspace));
+            }
+            Update::Runs(l)
+        }
+        Err(e) => Update::Error(e.to_string()),
+    }
+}
+
+fn handle<'a>(
+    runs: &'a mut HashMap<PathBuf, Run>,
+    dir: &Path,
+) -> matterstack_core::Result<&'a mut Run> {
+    if !runs.contains_key(dir) {
+        let r = Run::open(dir)?;
+        runs.insert(dir.to_path_buf(), r);
+    }
+    Ok(runs.get_mut(dir).expect("inserted above"))
+}
+
+fn run_command(
+    scope: &Scope,
+    runs: &mut HashMap<PathBuf, Run>,
+    open: &mut Option<(PathBuf, i64)>,
+    c: Command,
+) -> Vec<Update> {
+    let err = |e: matterstack_core::Error| vec![Update::Error(e.to_string())];
+    match c {
+        Command::ListRuns => vec![list(scope)],
+        Command::Open(dir) => match handle(runs, &dir).and_then(LiveRun::load) {
+            Ok(live) => {
+                *open = Some((dir.clone(), live.cursor));
+                vec![Update::Opened(dir, Box::new(live))]
+            }
+            Err(e) => err(e),
+        },
+        Command::Explain(dir, task) => match handle(runs, &dir).and_then(|r| r.explain(&task)) {
+            Ok(e) => vec![Update::Explained(task, Box::new(e))],
+            Err(e) => err(e),
+        },
+        Command::Log { run, task, stream } => {
+            let read = |r: &mut Run| -> matterstack_core::Result<String> {
+                let s = match stream {
+                    Stream::Stdout => LogStream::Stdout,
+                    Stream::Stderr => LogStream::Stderr,
+                };
+                let mut target = r.log(&task, s, None, None)?;
+                if stream == Stream::Stdout {
+                    target = r.log_or_program_output(target)?;
+                }
+                let mut bytes = Vec::new();
+                loop {
+                    let chunk = r.read_log(&target, bytes.len() as u64)?;
+                    bytes.extend_from_slice(&chunk.bytes);
+                    if !chunk.more || chunk.bytes.is_empty() {
+                        break;
+                    }
+                }
+                let from = bytes.len().saturating_sub(LOG_KEEP);
+                Ok(String::from_utf8_lossy(&bytes[from..]).into_owned())
+            };
+            match handle(runs, &run).and_then(read) {
+                Ok(text) => vec![Update::Log { task, stream, text }],
+                Err(e) => err(e),
+            }
+        }
+        Command::Graph(dir) => match handle(runs, &dir).and_then(|r| r.graph()) {
+            Ok(g) => vec![Update::Graph(dir, g)],
+            Err(e) => err(e),
+        },
+        Command::Clusters => match clusters::load(Some(Path::new("."))) {
+            Ok(all) => vec![Update::Clusters(clusters::views(&all))],
+            Err(e) => err(e),
+        },
+        Command::Connect(_) => Vec::new(),
+        Command::Act { run, bulk, tasks } => {
+            let r = match handle(runs, &run) {
+                Ok(r) => r,
+                Err(e) => return err(e),
+            };
+            let result = match &bulk {
+                Bulk::Cancel => r
+                    .cancel(&tasks)
+                    .map(|o| format!("cancelled {} task(s)", o.len())),
+                Bulk::Retry => tasks
+                    .iter()
+                    .try_for_each(|t| r.retry(t, &Overrides::default()).map(|_| ()))
+                    .map(|()| format!("{} task(s) will run again", tasks.len())),
+                Bulk::Restart { walltime } => {
+                    let o = Overrides {
+                        walltime: walltime.clone(),
+                        ..Overrides::default()
+                    };
+                    tasks
+                        .iter()
+                        .try_for_each(|t| r.restart(t, &o).map(|_| ()))
+                        .map(|()| format!("{} task(s) restart from their checkpoints", tasks.len()))
+                }
+            };
+            if !matches!(bulk, Bulk::Cancel) {
+                if let Some(d) = &scope.driver {
+                    d.add(run.clone());
+                }
+            }
+            match result {
+                Ok(m) => vec![Update::Info(m)],
+                Err(e) => err(e),
+            }
+        }
+    }
+}
