@@ -443,7 +443,10 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
-    output::init_progress();
+    // The TUI owns the whole screen: progress lines would draw over it.
+    if !matches!(cli.command, Cmd::Tui { .. }) {
+        output::init_progress();
+    }
     match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {

@@ -25,5 +25,6 @@ mod support;
 mod sweeps;
 mod templates;
 mod testbed;
+mod tui;
 mod watch;
 mod workflows;
