@@ -17,16 +17,22 @@ pub enum Screen {
     Dag,
     /// The clusters.
     Clusters,
+    /// Choosing a template for a new task.
+    Pick,
+    /// The new-task form (typed keys go into its fields).
+    New,
 }
 
 impl Screen {
     /// Every screen.
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Runs,
         Screen::Tasks,
         Screen::Detail,
         Screen::Dag,
         Screen::Clusters,
+        Screen::Pick,
+        Screen::New,
     ];
 
     /// Its title.
@@ -37,6 +43,8 @@ impl Screen {
             Screen::Detail => "Task",
             Screen::Dag => "DAG",
             Screen::Clusters => "Clusters",
+            Screen::Pick => "New task: template",
+            Screen::New => "New task",
         }
     }
 }
@@ -94,6 +102,10 @@ pub enum Action {
     Stream,
     /// Sort by the next column.
     Sort,
+    /// The next / previous choice of a select field.
+    Choose,
+    /// Create the task the form describes.
+    Submit,
     /// Quit.
     Quit,
 }
@@ -138,9 +150,24 @@ const fn code(
     }
 }
 
-const LISTS: &[Screen] = &[Screen::Runs, Screen::Tasks, Screen::Dag, Screen::Clusters];
+const LISTS: &[Screen] = &[
+    Screen::Runs,
+    Screen::Tasks,
+    Screen::Dag,
+    Screen::Clusters,
+    Screen::Pick,
+];
 const TASKS: &[Screen] = &[Screen::Tasks, Screen::Detail, Screen::Dag];
-const ANY: &[Screen] = &[];
+/// Every screen but the form, whose printable keys are typed into fields.
+const ANY: &[Screen] = &[
+    Screen::Runs,
+    Screen::Tasks,
+    Screen::Detail,
+    Screen::Dag,
+    Screen::Clusters,
+    Screen::Pick,
+];
+const FORM: &[Screen] = &[Screen::New];
 
 /// Every binding.
 pub const BINDINGS: &[Binding] = &[
@@ -234,6 +261,37 @@ pub const BINDINGS: &[Binding] = &[
         "sort by the next column",
     ),
     key('q', Action::Quit, ANY, "quit"),
+    code(KeyCode::Up, Action::Up, FORM, "previous field"),
+    code(KeyCode::Down, Action::Down, FORM, "next field"),
+    code(KeyCode::BackTab, Action::PrevTab, FORM, "previous field"),
+    code(KeyCode::Tab, Action::NextTab, FORM, "next field"),
+    code(
+        KeyCode::Left,
+        Action::Choose,
+        FORM,
+        "previous choice (select, boolean, operator)",
+    ),
+    code(KeyCode::Right, Action::Choose, FORM, "next choice"),
+    code(
+        KeyCode::Enter,
+        Action::Open,
+        FORM,
+        "next field; on the last, create the task",
+    ),
+    Binding {
+        code: KeyCode::Char('s'),
+        mods: KeyModifiers::CONTROL,
+        action: Action::Submit,
+        screens: FORM,
+        help: "create the task (a new workspace and run)",
+    },
+    code(KeyCode::F(1), Action::Help, FORM, "this help"),
+    code(
+        KeyCode::Esc,
+        Action::Back,
+        FORM,
+        "close the form, creating nothing",
+    ),
 ];
 
 /// What `key` does on `screen`.
@@ -242,6 +300,10 @@ pub fn lookup(screen: Screen, key: &KeyEvent) -> Option<Action> {
     let mods = key.modifiers - KeyModifiers::SHIFT;
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return Some(Action::Quit);
+    }
+    if screen == Screen::New && mods.is_empty() && matches!(key.code, KeyCode::Char(_)) {
+        // Typed into the focused field.
+        return None;
     }
     let code = key.code;
     BINDINGS
@@ -274,6 +336,9 @@ pub fn name(code: KeyCode) -> String {
         KeyCode::BackTab => "Shift-Tab".into(),
         KeyCode::Home => "Home".into(),
         KeyCode::End => "End".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::F(n) => format!("F{n}"),
         other => format!("{other:?}"),
     }
 }
@@ -322,9 +387,13 @@ mod tests {
         assert_eq!(lookup(t, &ch('d')), Some(Action::Dag));
         assert_eq!(lookup(t, &ch('q')), Some(Action::Quit));
         assert_eq!(lookup(Screen::Detail, &ch('n')), Some(Action::SearchNext));
-        for s in Screen::ALL {
+        for s in Screen::ALL.into_iter().filter(|s| *s != Screen::New) {
             assert_eq!(lookup(s, &ch('q')), Some(Action::Quit), "{s:?}");
             assert_eq!(lookup(s, &ch('?')), Some(Action::Help), "{s:?}");
         }
+        // On the form, printable keys are typed; F1 is help, Esc closes.
+        assert_eq!(lookup(Screen::New, &ch('q')), None);
+        assert_eq!(lookup(Screen::New, &ev(KeyCode::F(1))), Some(Action::Help));
+        assert_eq!(lookup(Screen::New, &ev(KeyCode::Esc)), Some(Action::Back));
     }
 }

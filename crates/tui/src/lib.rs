@@ -4,6 +4,7 @@
 //! thread ([`worker`]); drawing ([`ui`]) is a pure function of the state.
 //! The runs shown are driven by the embedded driver unless `--no-drive`.
 
+pub mod form;
 pub mod keys;
 pub mod state;
 pub mod ui;
@@ -136,6 +137,9 @@ pub fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
             }
             while let Ok(u) = urx.try_recv() {
                 app.update(u);
+            }
+            for c in app.take_pending() {
+                let _ = ctx.send(c);
             }
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = Instant::now();

@@ -14,7 +14,11 @@ use matterstack_core::app::runs::RunSummary;
 use matterstack_core::app::{Explanation, TaskState, TaskView};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use crate::form::{Form, Outcome};
 use crate::keys::{self, Action, Screen};
+use matterstack_core::app::templates::TaskDraft;
+use matterstack_templates::library::ListEntry;
+use matterstack_templates::Template;
 
 /// A tab of the task detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +131,12 @@ pub enum Command {
     Clusters,
     /// Open a master connection to a cluster (the terminal is handed over).
     Connect(String),
+    /// List the templates.
+    Templates,
+    /// Load a template for the form.
+    Template(String),
+    /// Make a new workspace and run holding the drafted task.
+    Create(TaskDraft),
     /// A bulk action on tasks of a run.
     Act {
         /// The run.
@@ -162,6 +172,12 @@ pub enum Update {
     Graph(PathBuf, Graph),
     /// The clusters.
     Clusters(Vec<ClusterView>),
+    /// The templates.
+    Templates(Vec<ListEntry>),
+    /// A template, for the form.
+    Template(Box<Template>),
+    /// A run made from the form.
+    Created(PathBuf),
     /// Something to tell the user.
     Info(String),
     /// Something that went wrong.
@@ -265,6 +281,16 @@ pub struct App {
     pub clusters: Vec<ClusterView>,
     /// Its cursor.
     pub clusters_at: usize,
+    /// The templates to choose from.
+    pub templates: Vec<ListEntry>,
+    /// Its cursor.
+    pub templates_at: usize,
+    /// The templates filter.
+    pub template_filter: String,
+    /// The new-task form, while open.
+    pub form: Option<Form>,
+    /// Work an update asked for, taken by the loop ([`App::take_pending`]).
+    pub pending: Vec<Command>,
     /// The last message (and whether it is an error).
     pub message: Option<(String, bool)>,
     /// Now, ms since the epoch (set by the loop; fixed in tests).
@@ -298,6 +324,11 @@ impl App {
             dag_at: 0,
             clusters: Vec::new(),
             clusters_at: 0,
+            templates: Vec::new(),
+            templates_at: 0,
+            template_filter: String::new(),
+            form: None,
+            pending: Vec::new(),
             message: None,
             now_ms,
             quit: false,
@@ -376,6 +407,9 @@ impl App {
             return self.modal_key(modal, key);
         }
         let screen = self.screen();
+        if screen == Screen::New {
+            return self.form_key(key);
+        }
         let Some(action) = keys::lookup(screen, &key) else {
             return Vec::new();
         };
@@ -393,6 +427,8 @@ impl App {
             Action::Filter => {
                 let text = if screen == Screen::Detail {
                     self.log.search.clone()
+                } else if screen == Screen::Pick {
+                    self.template_filter.clone()
                 } else {
                     self.filter.clone()
                 };
@@ -455,12 +491,11 @@ impl App {
             }
             Action::Logs => self.detail(Tab::Logs),
             Action::New => {
-                self.message = Some((
-                    "a new task from a template is not in the TUI yet: `matterstack template render NAME --set K=V -o DIR`, then `matterstack init`".into(),
-                    true,
-                ));
-                Vec::new()
+                self.templates_at = 0;
+                self.stack.push(Screen::Pick);
+                vec![Command::Templates, Command::Clusters]
             }
+            Action::Choose | Action::Submit => Vec::new(),
             Action::Dag => {
                 let Some(r) = &self.run else {
                     return Vec::new();
@@ -521,6 +556,9 @@ impl App {
                     if self.screen() == Screen::Detail {
                         self.log.search = text;
                         self.search_next();
+                    } else if self.screen() == Screen::Pick {
+                        self.template_filter = text;
+                        self.templates_at = 0;
                     } else {
                         self.filter = text;
                         self.tasks_at = 0;
@@ -530,6 +568,8 @@ impl App {
                 KeyCode::Esc => {
                     if self.screen() == Screen::Detail {
                         self.log.search.clear();
+                    } else if self.screen() == Screen::Pick {
+                        self.template_filter.clear();
                     } else {
                         self.filter.clear();
                     }
@@ -665,7 +705,11 @@ impl App {
                 (&mut self.dag_at, len)
             }
             Screen::Clusters => (&mut self.clusters_at, self.clusters.len()),
-            Screen::Detail => return,
+            Screen::Pick => {
+                let len = self.shown_templates().len();
+                (&mut self.templates_at, len)
+            }
+            Screen::Detail | Screen::New => return,
         };
         *at = match action {
             Action::Up => at.saturating_sub(1),
@@ -712,7 +756,36 @@ impl App {
                 Some(c) => vec![Command::Connect(c.name.clone())],
                 None => Vec::new(),
             },
-            Screen::Detail => Vec::new(),
+            Screen::Pick => match self.shown_templates().get(self.templates_at) {
+                Some(t) => vec![Command::Template(t.name.clone())],
+                None => Vec::new(),
+            },
+            Screen::Detail | Screen::New => Vec::new(),
+        }
+    }
+
+    /// A key on the form: F1 is help, everything else the form's.
+    fn form_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if key.code == KeyCode::F(1) {
+            self.modal = Some(Modal::Help);
+            return Vec::new();
+        }
+        let Some(form) = self.form.as_mut() else {
+            self.stack.pop();
+            return Vec::new();
+        };
+        match form.key(key) {
+            Outcome::Editing => Vec::new(),
+            Outcome::Cancelled => {
+                self.form = None;
+                self.stack.pop();
+                self.message = Some(("nothing created".into(), false));
+                Vec::new()
+            }
+            Outcome::Submit(draft) => {
+                self.message = Some((format!("creating {}…", draft.id), false));
+                vec![Command::Create(draft)]
+            }
         }
     }
 
@@ -793,6 +866,24 @@ impl App {
         Vec::new()
     }
 
+    /// The templates the filter shows.
+    pub fn shown_templates(&self) -> Vec<&ListEntry> {
+        let f = self.template_filter.to_lowercase();
+        self.templates
+            .iter()
+            .filter(|t| {
+                f.is_empty()
+                    || t.name.to_lowercase().contains(&f)
+                    || t.description.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    /// The work updates asked for since the last call.
+    pub fn take_pending(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.pending)
+    }
+
     /// Takes in what the IO thread found.
     pub fn update(&mut self, u: Update) {
         match u {
@@ -837,6 +928,28 @@ impl App {
             Update::Clusters(c) => {
                 self.clusters = c;
                 self.clusters_at = self.clusters_at.min(self.clusters.len().saturating_sub(1));
+            }
+            Update::Templates(t) => {
+                self.templates = t.into_iter().filter(|t| t.error.is_none()).collect();
+            }
+            Update::Template(t) => {
+                if self.screen() == Screen::Pick {
+                    let names = self.clusters.iter().map(|c| c.name.clone()).collect();
+                    self.form = Some(Form::new(*t, names));
+                    self.stack.push(Screen::New);
+                }
+            }
+            Update::Created(dir) => {
+                self.form = None;
+                while matches!(
+                    self.screen(),
+                    Screen::New | Screen::Pick | Screen::Tasks | Screen::Detail | Screen::Dag
+                ) {
+                    self.stack.pop();
+                }
+                self.message = Some((format!("made run {}", dir.display()), false));
+                let cmds = self.open(dir);
+                self.pending.extend(cmds);
             }
             Update::Info(m) => self.message = Some((m, false)),
             Update::Error(m) => self.message = Some((m, true)),

@@ -72,6 +72,8 @@ pub fn draw(f: &mut Frame, app: &App, look: Look) {
         Screen::Detail => detail(f, app, look, body),
         Screen::Dag => dag(f, app, look, body),
         Screen::Clusters => clusters(f, app, look, body),
+        Screen::Pick => pick(f, app, look, body),
+        Screen::New => new_task(f, app, look, body),
     }
     let foot_text = match &app.message {
         Some((m, true)) => Line::from(Span::styled(m.clone(), look.fg(Color::Red))),
@@ -136,9 +138,15 @@ fn hints(screen: Screen) -> String {
         }
         Screen::Dag => "↑↓ move · Enter open · Esc back",
         Screen::Clusters => "o connect · Esc back",
+        Screen::Pick => "Enter choose · / filter · Esc back",
+        Screen::New => {
+            "↑↓ Tab field · ←→ choose · Enter next · Ctrl-S create · Esc close · F1 keys"
+        }
     }
     .to_string();
-    h.push_str(" · ? help · q quit");
+    if screen != Screen::New {
+        h.push_str(" · ? help · q quit");
+    }
     h
 }
 
@@ -696,6 +704,142 @@ fn clusters(f: &mut Frame, app: &App, look: Look, area: Rect) {
                 .title("Clusters (o: connect)"),
         ),
         area,
+    );
+}
+
+fn pick(f: &mut Frame, app: &App, look: Look, area: Rect) {
+    let shown = app.shown_templates();
+    let rows: Vec<Row> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let style = if i == app.templates_at {
+                look.cursor()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                t.name.clone(),
+                t.program.clone(),
+                t.description.clone(),
+            ])
+            .style(style)
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(22),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(Row::new(["TEMPLATE", "PROGRAM", "WHAT IT DOES"]).style(look.bold()))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(if app.template_filter.is_empty() {
+                    format!("New task: choose a template ({})", shown.len())
+                } else {
+                    format!(
+                        "New task: choose a template · /{} ({} shown)",
+                        app.template_filter,
+                        shown.len()
+                    )
+                }),
+        ),
+        area,
+    );
+}
+
+fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
+    let Some(form) = &app.form else {
+        f.render_widget(Paragraph::new("loading the template…"), area);
+        return;
+    };
+    let shown = form.shown();
+    let [fields_area, help_area, preview_area] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Length(3),
+        Constraint::Fill(2),
+    ])
+    .areas(area);
+    let height = fields_area.height.saturating_sub(2) as usize;
+    let pos = shown.iter().position(|i| *i == form.at).unwrap_or(0);
+    let first = pos.saturating_sub(height.saturating_sub(2));
+    let mut lines: Vec<Line> = Vec::new();
+    for i in shown.iter().skip(first) {
+        let field = &form.fields[*i];
+        let label = field.label();
+        let mut value = field.text.lines().next().unwrap_or("").to_string();
+        let more = field.text.lines().count();
+        if more > 1 {
+            value.push_str(&format!("  (+{} lines)", more - 1));
+        }
+        if !field.options(&form.clusters).is_empty() {
+            value = format!("‹ {value} ›");
+        }
+        let style = if *i == form.at {
+            look.cursor()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:>18} "), look.bold()),
+            Span::styled(
+                format!("{value}{}", if *i == form.at { "▏" } else { "" }),
+                style,
+            ),
+        ]));
+        if let Some(e) = form.errors.get(&label) {
+            lines.push(Line::from(Span::styled(
+                format!("{:>18} ✗ {e}", ""),
+                look.fg(Color::Red),
+            )));
+        }
+    }
+    let bad = form.errors.len();
+    let title = format!(
+        "New {} task{}",
+        form.template.name(),
+        if bad == 0 {
+            " · valid: Ctrl-S creates it".to_string()
+        } else {
+            format!(" · {bad} problem(s)")
+        }
+    );
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        fields_area,
+    );
+    let help = form
+        .fields
+        .get(form.at)
+        .map(|fl| fl.help())
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(help)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).title("Help")),
+        help_area,
+    );
+    let preview: Vec<Line> = match form.preview.first() {
+        Some((_, text)) => text
+            .lines()
+            .take(200)
+            .map(|l| Line::from(l.to_string()))
+            .collect(),
+        None => vec![Line::from("the preview appears once every value is valid")],
+    };
+    f.render_widget(
+        Paragraph::new(preview).block(Block::default().borders(Borders::ALL).title(
+            match form.preview.first() {
+                Some((name, _)) => format!("Preview: {name}"),
+                None => "Preview".to_string(),
+            },
+        )),
+        preview_area,
     );
 }
 

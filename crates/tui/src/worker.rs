@@ -11,7 +11,7 @@ use matterstack_core::app::driver::DriverHandle;
 use matterstack_core::app::live::LiveRun;
 use matterstack_core::app::overrides::Overrides;
 use matterstack_core::app::runs::{self, RunFilter};
-use matterstack_core::app::{clusters, LogStream, Run};
+use matterstack_core::app::{clusters, templates, LogStream, Run};
 
 use crate::state::{Bulk, Command, Stream, Update};
 
@@ -165,6 +165,23 @@ fn run_command(
             Err(e) => err(e),
         },
         Command::Connect(_) => Vec::new(),
+        Command::Templates => vec![Update::Templates(templates::list(Some(Path::new("."))))],
+        Command::Template(name) => match templates::find(&name, Some(Path::new("."))) {
+            Ok(t) => vec![Update::Template(Box::new(t))],
+            Err(e) => err(e),
+        },
+        Command::Create(draft) => {
+            let cwd = PathBuf::from(".");
+            match templates::new_run(&draft, &cwd, Some(&cwd.join(clusters::CLUSTERS_FILE))) {
+                Ok(run) => {
+                    if let Some(d) = &scope.driver {
+                        d.add(run.clone());
+                    }
+                    vec![Update::Created(run)]
+                }
+                Err(e) => err(e),
+            }
+        }
         Command::Act { run, bulk, tasks } => {
             let r = match handle(runs, &run) {
                 Ok(r) => r,

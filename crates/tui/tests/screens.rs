@@ -318,6 +318,31 @@ fn every_screen_renders() {
     press(&mut app, "jjj jjv");
     press(&mut app, "c");
     snap("confirm_cancel", &app);
+
+    // New task: the template picker, then the form with a bad value.
+    let mut app = on_tasks();
+    let cmds = press(&mut app, "n");
+    assert_eq!(cmds, [Command::Templates, Command::Clusters]);
+    app.update(Update::Templates(matterstack_templates::library::list(&[])));
+    press(&mut app, "/psi4/en");
+    code(&mut app, KeyCode::Enter);
+    snap("new_pick", &app);
+    let cmds = code(&mut app, KeyCode::Enter);
+    assert_eq!(cmds, [Command::Template("psi4/energy".into())]);
+    app.update(Update::Template(Box::new(
+        matterstack_templates::builtin("psi4/energy").unwrap(),
+    )));
+    snap("new_form", &app);
+    for _ in 0..8 {
+        code(&mut app, KeyCode::Down);
+    }
+    for _ in 0..3 {
+        code(&mut app, KeyCode::Backspace);
+    }
+    press(&mut app, "0");
+    snap("new_form_invalid", &app);
+    code(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), matterstack_tui::keys::Screen::Pick);
 }
 
 #[test]

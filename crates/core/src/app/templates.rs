@@ -55,3 +55,85 @@ pub fn params_from_args(set: &[String], file: Option<&Path>) -> Result<Map<Strin
     values.extend(assigned);
     Ok(values)
 }
+
+/// A task made from a template by a face's form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TaskDraft {
+    /// Its id.
+    pub id: String,
+    /// The template.
+    pub template: String,
+    /// Parameter values as typed (the template checks and types them).
+    pub params: Map<String, Value>,
+    /// `local` or `slurm`.
+    pub operator: String,
+    /// The cluster, for `slurm`.
+    pub cluster: Option<String>,
+    /// Cores.
+    pub cores: u32,
+    /// Walltime.
+    pub walltime: Option<String>,
+}
+
+impl TaskDraft {
+    /// The `[[tasks]]` table of a workspace's `matterstack.toml`.
+    pub fn to_toml(&self) -> String {
+        let mut t = toml::Table::new();
+        t.insert("id".into(), self.id.clone().into());
+        t.insert("template".into(), self.template.clone().into());
+        if self.operator != "local" {
+            t.insert("operator".into(), self.operator.clone().into());
+        }
+        if let Some(c) = &self.cluster {
+            t.insert("cluster".into(), c.clone().into());
+        }
+        t.insert("cores".into(), i64::from(self.cores).into());
+        if let Some(w) = &self.walltime {
+            t.insert("walltime".into(), w.clone().into());
+        }
+        let mut params = toml::Table::new();
+        for (k, v) in &self.params {
+            if let Ok(v) = toml::Value::try_from(v) {
+                params.insert(k.clone(), v);
+            }
+        }
+        t.insert("params".into(), params.into());
+        let mut doc = toml::Table::new();
+        doc.insert("tasks".into(), toml::Value::Array(vec![t.into()]));
+        toml::to_string(&doc).unwrap_or_default()
+    }
+}
+
+/// Makes a new workspace `<parent>/<draft id>-<n>/` holding the draft as
+/// its one task (and a copy of `clusters`, the profiles it may use), then a
+/// run from it; returns the run directory. Nothing is left behind when
+/// `init` refuses the task: its messages are the ones `init` gives.
+///
+/// Fails with a user error naming what is wrong with the task.
+pub fn new_run(
+    draft: &TaskDraft,
+    parent: &Path,
+    clusters: Option<&Path>,
+) -> Result<std::path::PathBuf> {
+    let mut n = 1;
+    let ws = loop {
+        let p = parent.join(format!("{}-{n}", draft.id));
+        if !p.exists() {
+            break p;
+        }
+        n += 1;
+    };
+    std::fs::create_dir_all(&ws).map_err(|e| Error::io("create", &ws, e))?;
+    let made = (|| {
+        crate::atomic::write(&ws.join(super::init::WORKSPACE_FILE), &draft.to_toml())?;
+        if let Some(c) = clusters.filter(|c| c.is_file()) {
+            let text = std::fs::read_to_string(c).map_err(|e| Error::io("read", c, e))?;
+            crate::atomic::write_private(&ws.join(super::clusters::CLUSTERS_FILE), &text)?;
+        }
+        super::init(&ws, &super::InitOptions::default())
+    })();
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+    made
+}

@@ -1,0 +1,344 @@
+//! The new-task form: one field per template parameter (from the same
+//! schema `init` checks), the task's id, operator, cluster and resources.
+//! Every keystroke validates the values with the template crate's own
+//! checks, so the form shows `init`'s messages as you type, and renders a
+//! preview of the input files once they are valid. Pure: no IO.
+
+use std::collections::BTreeMap;
+
+use matterstack_core::app::templates::TaskDraft;
+use matterstack_templates::{ParamSpec, ParamType, Template};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value};
+
+/// One field of the form.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// What it holds.
+    pub kind: FieldKind,
+    /// Its text (for select and boolean: the chosen option).
+    pub text: String,
+}
+
+/// What a field holds.
+#[derive(Debug, Clone)]
+pub enum FieldKind {
+    /// A template parameter.
+    Param(Box<ParamSpec>),
+    /// The task's id.
+    Id,
+    /// `local` or `slurm`.
+    Operator,
+    /// The cluster (for `slurm`).
+    Cluster,
+    /// Cores.
+    Cores,
+    /// Walltime.
+    Walltime,
+}
+
+impl Field {
+    /// The label shown.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            FieldKind::Param(p) => p.display_label().to_string(),
+            FieldKind::Id => "task id".into(),
+            FieldKind::Operator => "operator".into(),
+            FieldKind::Cluster => "cluster".into(),
+            FieldKind::Cores => "cores".into(),
+            FieldKind::Walltime => "walltime".into(),
+        }
+    }
+
+    /// The choices of a select, boolean or operator field (empty: free text).
+    pub fn options(&self, clusters: &[String]) -> Vec<String> {
+        match &self.kind {
+            FieldKind::Param(p) if p.kind == ParamType::Select => p.options.clone(),
+            FieldKind::Param(p) if p.kind == ParamType::Boolean => {
+                vec!["false".into(), "true".into()]
+            }
+            FieldKind::Operator => vec!["local".into(), "slurm".into()],
+            FieldKind::Cluster => clusters.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Help: the parameter's, with its units, type and range.
+    pub fn help(&self) -> String {
+        match &self.kind {
+            FieldKind::Param(p) => {
+                let mut h = p.kind.as_str().to_string();
+                if let Some(u) = &p.units {
+                    h.push_str(&format!(" [{u}]"));
+                }
+                match (p.min, p.max) {
+                    (Some(a), Some(b)) => h.push_str(&format!(", {a}…{b}")),
+                    (Some(a), None) => h.push_str(&format!(", ≥ {a}")),
+                    (None, Some(b)) => h.push_str(&format!(", ≤ {b}")),
+                    _ => {}
+                }
+                if !p.help.is_empty() {
+                    h.push_str(": ");
+                    h.push_str(&p.help);
+                }
+                h
+            }
+            FieldKind::Id => "the task's name in the run (letters, digits, - and _)".into(),
+            FieldKind::Operator => "where it runs: this machine, or a SLURM cluster".into(),
+            FieldKind::Cluster => "a cluster profile (`matterstack cluster list`)".into(),
+            FieldKind::Cores => "cores for the task".into(),
+            FieldKind::Walltime => "e.g. 30m, 2h, 01:00:00 (empty: the default)".into(),
+        }
+    }
+}
+
+/// The form for one template.
+#[derive(Debug, Clone)]
+pub struct Form {
+    /// The template.
+    pub template: Template,
+    /// Every field, parameters first.
+    pub fields: Vec<Field>,
+    /// The focused field.
+    pub at: usize,
+    /// Problems by field label (the template's messages for parameters).
+    pub errors: BTreeMap<String, String>,
+    /// The rendered input files, once the values are valid.
+    pub preview: Vec<(String, String)>,
+    /// Cluster names to choose from.
+    pub clusters: Vec<String>,
+}
+
+/// What a key did to the form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Go on editing.
+    Editing,
+    /// Closed without creating anything.
+    Cancelled,
+    /// Create the task.
+    Submit(TaskDraft),
+}
+
+impl Form {
+    /// A form for `template` with its defaults filled in.
+    pub fn new(template: Template, clusters: Vec<String>) -> Form {
+        let mut fields: Vec<Field> = template
+            .params()
+            .iter()
+            .map(|p| Field {
+                text: p.default.as_ref().map(text_of).unwrap_or_default(),
+                kind: FieldKind::Param(Box::new(p.clone())),
+            })
+            .collect();
+        let id = template
+            .name()
+            .rsplit('/')
+            .next()
+            .unwrap_or("task")
+            .to_string();
+        fields.push(Field {
+            kind: FieldKind::Id,
+            text: id,
+        });
+        fields.push(Field {
+            kind: FieldKind::Operator,
+            text: "local".into(),
+        });
+        fields.push(Field {
+            kind: FieldKind::Cluster,
+            text: clusters.first().cloned().unwrap_or_default(),
+        });
+        fields.push(Field {
+            kind: FieldKind::Cores,
+            text: "1".into(),
+        });
+        fields.push(Field {
+            kind: FieldKind::Walltime,
+            text: String::new(),
+        });
+        let mut f = Form {
+            template,
+            fields,
+            at: 0,
+            errors: BTreeMap::new(),
+            preview: Vec::new(),
+            clusters,
+        };
+        f.check();
+        f
+    }
+
+    /// The fields shown: a parameter whose `depends_on` is not met is
+    /// hidden, and so is the cluster of a local task.
+    pub fn shown(&self) -> Vec<usize> {
+        let values = self.values();
+        (0..self.fields.len())
+            .filter(|i| match &self.fields[*i].kind {
+                FieldKind::Param(p) => p.depends_on.as_ref().is_none_or(|d| {
+                    let v = values.get(&d.param).cloned().unwrap_or(Value::Null);
+                    d.values
+                        .iter()
+                        .any(|w| w == &v || text_of(w) == text_of(&v))
+                }),
+                FieldKind::Cluster => self.field(FieldKind::is_operator) == "slurm",
+                _ => true,
+            })
+            .collect()
+    }
+
+    fn field(&self, which: fn(&FieldKind) -> bool) -> &str {
+        self.fields
+            .iter()
+            .find(|f| which(&f.kind))
+            .map_or("", |f| f.text.as_str())
+    }
+
+    /// The parameter values typed so far (empty fields take the default).
+    fn values(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        for f in &self.fields {
+            if let FieldKind::Param(p) = &f.kind {
+                if !f.text.is_empty() {
+                    m.insert(p.name.clone(), Value::String(f.text.clone()));
+                }
+            }
+        }
+        m
+    }
+
+    /// Validates everything (on every keystroke).
+    fn check(&mut self) {
+        self.errors.clear();
+        self.preview.clear();
+        let values = self.values();
+        match self.template.render(&values) {
+            Ok(r) => self.preview = r.files.into_iter().collect(),
+            Err(matterstack_templates::TemplateError::Validation(errs)) => {
+                for e in errs.0 {
+                    let label = self
+                        .fields
+                        .iter()
+                        .find(|f| matches!(&f.kind, FieldKind::Param(p) if p.name == e.param))
+                        .map_or(e.param.clone(), Field::label);
+                    self.errors.insert(label, e.message);
+                }
+            }
+            Err(e) => {
+                self.errors.insert("template".into(), e.to_string());
+            }
+        }
+        let id = self.field(|k| matches!(k, FieldKind::Id)).to_string();
+        if let Err(e) = matterstack_core::model::ids::check_id("task id", &id) {
+            self.errors.insert("task id".into(), e);
+        }
+        let cores = self.field(|k| matches!(k, FieldKind::Cores));
+        if !cores.parse::<u32>().is_ok_and(|c| c >= 1) {
+            self.errors.insert(
+                "cores".into(),
+                format!("cores \"{cores}\" is not a whole number of at least 1"),
+            );
+        }
+        let wt = self.field(|k| matches!(k, FieldKind::Walltime)).to_string();
+        if !wt.is_empty() {
+            if let Err(e) = matterstack_templates::value::parse_walltime_s(&wt) {
+                self.errors
+                    .insert("walltime".into(), format!("walltime \"{wt}\": {e}"));
+            }
+        }
+        if self.field(FieldKind::is_operator) == "slurm"
+            && self.field(|k| matches!(k, FieldKind::Cluster)).is_empty()
+        {
+            self.errors.insert(
+                "cluster".into(),
+                "no cluster: add one with `matterstack cluster add`".into(),
+            );
+        }
+    }
+
+    /// Handles a key.
+    pub fn key(&mut self, key: KeyEvent) -> Outcome {
+        let shown = self.shown();
+        let pos = shown.iter().position(|i| *i == self.at).unwrap_or(0);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return Outcome::Cancelled,
+            KeyCode::Char('s') if ctrl => return self.submit(),
+            KeyCode::Up | KeyCode::BackTab => {
+                self.at = shown[pos.saturating_sub(1)];
+            }
+            KeyCode::Down | KeyCode::Tab => {
+                self.at = shown[(pos + 1).min(shown.len() - 1)];
+            }
+            KeyCode::Enter => {
+                if pos + 1 == shown.len() {
+                    return self.submit();
+                }
+                self.at = shown[pos + 1];
+            }
+            KeyCode::Left | KeyCode::Right => {
+                let f = &mut self.fields[self.at];
+                let opts = f.options(&self.clusters);
+                if !opts.is_empty() {
+                    let i = opts.iter().position(|o| *o == f.text).unwrap_or(0);
+                    let n = opts.len();
+                    let next = if key.code == KeyCode::Right {
+                        (i + 1) % n
+                    } else {
+                        (i + n - 1) % n
+                    };
+                    f.text = opts[next].clone();
+                }
+            }
+            KeyCode::Backspace => {
+                let f = &mut self.fields[self.at];
+                if f.options(&self.clusters).is_empty() {
+                    f.text.pop();
+                }
+            }
+            KeyCode::Char(c) if !ctrl => {
+                let f = &mut self.fields[self.at];
+                if f.options(&self.clusters).is_empty() {
+                    f.text.push(c);
+                }
+            }
+            _ => {}
+        }
+        self.check();
+        Outcome::Editing
+    }
+
+    fn submit(&mut self) -> Outcome {
+        self.check();
+        if !self.errors.is_empty() {
+            return Outcome::Editing;
+        }
+        let get = |k: fn(&FieldKind) -> bool| self.field(k).to_string();
+        let operator = get(FieldKind::is_operator);
+        let walltime = get(|k| matches!(k, FieldKind::Walltime));
+        Outcome::Submit(TaskDraft {
+            id: get(|k| matches!(k, FieldKind::Id)),
+            template: self.template.name().to_string(),
+            params: self.values(),
+            cluster: (operator == "slurm").then(|| get(|k| matches!(k, FieldKind::Cluster))),
+            operator,
+            cores: get(|k| matches!(k, FieldKind::Cores)).parse().unwrap_or(1),
+            walltime: Some(walltime).filter(|w| !w.is_empty()),
+        })
+    }
+}
+
+impl FieldKind {
+    fn is_operator(&self) -> bool {
+        matches!(self, FieldKind::Operator)
+    }
+}
+
+/// A value as the form's text.
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,141 @@
+//! The new-task form on the shipped psi4/energy template: it validates on
+//! every keystroke with the template crate's own checks (so it shows the
+//! messages `init` gives), previews the input once valid, and drafts a
+//! task `init` accepts.
+
+use matterstack_core::app::templates::{new_run, TaskDraft};
+use matterstack_templates::builtin;
+use matterstack_tui::form::{FieldKind, Form, Outcome};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value};
+
+fn key(f: &mut Form, code: KeyCode) -> Outcome {
+    f.key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn type_text(f: &mut Form, text: &str) {
+    for c in text.chars() {
+        key(f, KeyCode::Char(c));
+    }
+}
+
+/// Moves the focus to the field labelled `label`.
+fn focus(f: &mut Form, label: &str) {
+    for _ in 0..f.fields.len() {
+        key(f, KeyCode::Up);
+    }
+    for _ in 0..f.fields.len() {
+        if f.fields[f.at].label() == label {
+            return;
+        }
+        key(f, KeyCode::Down);
+    }
+    panic!("no field {label}");
+}
+
+#[test]
+fn a_bad_value_shows_the_templates_own_message_and_a_fixed_one_submits() {
+    let t = builtin("psi4/energy").unwrap();
+    let mut f = Form::new(t.clone(), vec!["testbed".into()]);
+    assert!(
+        f.errors.is_empty(),
+        "the defaults are valid: {:?}",
+        f.errors
+    );
+    assert!(
+        f.preview
+            .iter()
+            .any(|(name, text)| name == "input.dat" && text.contains("cc-pvdz")),
+        "{:?}",
+        f.preview
+    );
+    focus(&mut f, "maxiter");
+    for _ in 0..5 {
+        key(&mut f, KeyCode::Backspace);
+    }
+    type_text(&mut f, "0");
+    // The same words the template's check (and so `init`) gives.
+    let mut bad = Map::new();
+    bad.insert("maxiter".into(), Value::String("0".into()));
+    let want = t.validate(&bad).unwrap_err().0.remove(0).message;
+    assert_eq!(f.errors.get("maxiter"), Some(&want));
+    assert!(f.preview.is_empty(), "no preview of an invalid input");
+    // Ctrl-S does not submit while a value is wrong.
+    let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert_eq!(f.key(ctrl_s), Outcome::Editing);
+    key(&mut f, KeyCode::Backspace);
+    type_text(&mut f, "50");
+    assert!(f.errors.is_empty(), "{:?}", f.errors);
+    // A select field cycles with ←/→ and ignores typing.
+    focus(&mut f, "basis");
+    let before = f.fields[f.at].text.clone();
+    type_text(&mut f, "xyz");
+    assert_eq!(f.fields[f.at].text, before);
+    key(&mut f, KeyCode::Right);
+    assert_ne!(f.fields[f.at].text, before);
+    key(&mut f, KeyCode::Left);
+    assert_eq!(f.fields[f.at].text, before);
+    // The cluster field appears only for slurm.
+    let cluster_shown = |f: &Form| {
+        f.shown()
+            .iter()
+            .any(|i| matches!(f.fields[*i].kind, FieldKind::Cluster))
+    };
+    assert!(!cluster_shown(&f));
+    focus(&mut f, "operator");
+    key(&mut f, KeyCode::Right);
+    assert!(cluster_shown(&f));
+    let Outcome::Submit(draft) = f.key(ctrl_s) else {
+        panic!("a valid form submits: {:?}", f.errors)
+    };
+    assert_eq!(draft.operator, "slurm");
+    assert_eq!(draft.cluster.as_deref(), Some("testbed"));
+    assert_eq!(draft.params["maxiter"], "50");
+    assert_eq!(draft.template, "psi4/energy");
+}
+
+#[test]
+fn a_bad_task_id_or_walltime_is_named() {
+    let mut f = Form::new(builtin("xtb/opt").unwrap(), vec![]);
+    focus(&mut f, "task id");
+    type_text(&mut f, "/x");
+    assert!(f.errors["task id"].contains("task id"), "{:?}", f.errors);
+    focus(&mut f, "walltime");
+    type_text(&mut f, "soon");
+    assert!(
+        f.errors["walltime"].starts_with("walltime \"soon\""),
+        "{:?}",
+        f.errors
+    );
+    // Slurm without a cluster profile says how to add one.
+    focus(&mut f, "operator");
+    key(&mut f, KeyCode::Right);
+    assert!(f.errors["cluster"].contains("matterstack cluster add"));
+}
+
+#[test]
+fn a_draft_becomes_a_workspace_and_a_run_that_init_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = Map::new();
+    params.insert("maxiter".into(), Value::String("50".into()));
+    let draft = TaskDraft {
+        id: "water".into(),
+        template: "psi4/energy".into(),
+        params,
+        operator: "local".into(),
+        cluster: None,
+        cores: 2,
+        walltime: Some("1h".into()),
+    };
+    let run = new_run(&draft, dir.path(), None).unwrap();
+    assert!(run.starts_with(dir.path().join("water-1/runs")));
+    let toml = std::fs::read_to_string(dir.path().join("water-1/matterstack.toml")).unwrap();
+    assert!(toml.contains("template = \"psi4/energy\""), "{toml}");
+    // A draft init refuses leaves nothing behind, and says why as init does.
+    let mut bad = draft.clone();
+    bad.params
+        .insert("maxiter".into(), Value::String("0".into()));
+    let e = new_run(&bad, dir.path(), None).unwrap_err().to_string();
+    assert!(e.contains("maxiter"), "{e}");
+    assert!(!dir.path().join("water-2").exists());
+}
