@@ -243,3 +243,141 @@ fn with_a_clusters_sshd_stopped_the_tui_answers_keys_and_marks_it_unreachable() 
     drop(tui);
     tb.start_fault_sshd();
 }
+
+#[test]
+fn a_psi4_energy_made_in_the_form_runs_on_slurm_and_its_log_is_shown() {
+    let tb = testbed();
+    let c = ClusterWs::plain(&tb, "");
+    let tui = Tmux::start("form", c.ws.path(), &["--poll", "0.5"]);
+    tui.until("the runs screen", Duration::from_secs(20), |s| {
+        s.contains("Runs")
+    });
+    tui.keys(&["n"]);
+    tui.until("the template picker", Duration::from_secs(10), |s| {
+        s.contains("choose a template")
+    });
+    tui.keys(&["/", "psi4/energy", "Enter", "Enter"]);
+    tui.until("the form", Duration::from_secs(10), |s| {
+        s.contains("New psi4/energy task")
+    });
+    let focused = |s: &str, label: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!(" {label} ")) && l.contains('▏'))
+    };
+    let go_to = |label: &str| {
+        for _ in 0..30 {
+            if focused(&tui.screen(), label) {
+                return;
+            }
+            tui.keys(&["Down"]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        panic!("no field {label}:\n{}", tui.screen());
+    };
+    // One invalid value first: the form says what `init` would say.
+    go_to("maxiter");
+    tui.keys(&["BSpace", "BSpace", "BSpace", "0"]);
+    let init_says = crate::support::ms_in(
+        c.ws.path(),
+        &[
+            "template",
+            "render",
+            "psi4/energy",
+            "--set",
+            "maxiter=0",
+            "-o",
+            "never",
+        ],
+    );
+    assert_eq!(init_says.code, 2);
+    assert!(init_says
+        .stderr
+        .contains("value 0 is out of range (min 1, max 1000)"));
+    tui.until("the inline error", Duration::from_secs(10), |s| {
+        s.contains("✗ value 0 is out of range (min 1, max 1000)")
+    });
+    tui.keys(&["BSpace", "5", "0"]);
+    tui.until("a valid form", Duration::from_secs(10), |s| {
+        s.contains("valid: Ctrl-S")
+    });
+    // On the testbed's SLURM.
+    go_to("operator");
+    tui.keys(&["Right"]);
+    tui.until("the cluster field", Duration::from_secs(10), |s| {
+        s.contains(" cluster ")
+    });
+    for _ in 0..10 {
+        if tui.screen().contains("‹ testbed ›") {
+            break;
+        }
+        go_to("cluster");
+        tui.keys(&["Right"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tui.keys(&["C-s"]);
+    tui.until("the new run's tasks", Duration::from_secs(30), |s| {
+        s.contains("Tasks")
+            && s.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some("energy"))
+    });
+    let mut seen: Vec<String> = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(240) {
+        let row = tui.row("energy");
+        if let Some(st) = ["READY", "QUEUED", "RUNNING", "COMPLETED", "FAILED"]
+            .into_iter()
+            .find(|st| row.contains(st))
+        {
+            if seen.last().map(String::as_str) != Some(st) {
+                seen.push(st.to_string());
+            }
+            if st == "COMPLETED" || st == "FAILED" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("states of the psi4 task on the screen: {seen:?}");
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("COMPLETED"),
+        "{seen:?}\n{}",
+        tui.screen()
+    );
+    assert!(
+        seen.iter().any(|s| s == "RUNNING" || s == "QUEUED"),
+        "{seen:?}"
+    );
+    // Its log: psi4's own output file.
+    tui.keys(&["l"]);
+    tui.until("psi4's output", Duration::from_secs(30), |s| {
+        s.contains("Total Energy")
+    });
+    tui.keys(&["q"]);
+    // The store agrees: one run in the new workspace, its task completed
+    // with the energy psi4 printed.
+    let runs: Vec<_> = std::fs::read_dir(c.ws.path().join("energy-1/runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].path();
+    let st = status(&run);
+    let t = task_status(&st, "energy");
+    assert_eq!(t["status"], "COMPLETED", "{st}");
+    let out = std::fs::read_to_string(run.join("tasks/energy/output.dat")).unwrap();
+    let printed: f64 = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Total Energy ="))
+        .last()
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let parsed = t["results"]["final_energy"].as_f64().unwrap();
+    assert!((parsed - printed).abs() < 1e-9, "{parsed} vs {printed}");
+    let toml = std::fs::read_to_string(c.ws.path().join("energy-1/matterstack.toml")).unwrap();
+    assert!(
+        toml.contains("maxiter = 50") || toml.contains("maxiter = \"50\""),
+        "{toml}"
+    );
+}
