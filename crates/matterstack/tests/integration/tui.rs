@@ -368,8 +368,7 @@ fn a_psi4_energy_made_in_the_form_runs_on_slurm_and_its_log_is_shown() {
     let out = std::fs::read_to_string(run.join("tasks/energy/output.dat")).unwrap();
     let printed: f64 = out
         .lines()
-        .filter(|l| l.trim_start().starts_with("Total Energy ="))
-        .last()
+        .rfind(|l| l.trim_start().starts_with("Total Energy ="))
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.parse().ok())
         .unwrap();
