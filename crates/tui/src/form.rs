@@ -18,6 +18,9 @@ pub struct Field {
     pub kind: FieldKind,
     /// Its text (for select and boolean: the chosen option).
     pub text: String,
+    /// Swept: the text is a list (`a, b, c`) or an integer range
+    /// (`1..5`, `0..100:10`), one task per value.
+    pub sweep: bool,
 }
 
 /// What a field holds.
@@ -129,6 +132,7 @@ impl Form {
             .map(|p| Field {
                 text: p.default.as_ref().map(text_of).unwrap_or_default(),
                 kind: FieldKind::Param(Box::new(p.clone())),
+                sweep: false,
             })
             .collect();
         let id = template
@@ -138,22 +142,27 @@ impl Form {
             .unwrap_or("task")
             .to_string();
         fields.push(Field {
+            sweep: false,
             kind: FieldKind::Id,
             text: id,
         });
         fields.push(Field {
+            sweep: false,
             kind: FieldKind::Operator,
             text: "local".into(),
         });
         fields.push(Field {
+            sweep: false,
             kind: FieldKind::Cluster,
             text: clusters.first().cloned().unwrap_or_default(),
         });
         fields.push(Field {
+            sweep: false,
             kind: FieldKind::Cores,
             text: "1".into(),
         });
         fields.push(Field {
+            sweep: false,
             kind: FieldKind::Walltime,
             text: String::new(),
         });
@@ -194,17 +203,68 @@ impl Form {
             .map_or("", |f| f.text.as_str())
     }
 
-    /// The parameter values typed so far (empty fields take the default).
+    /// The parameter values typed so far (empty fields take the default;
+    /// a swept field its first value).
     fn values(&self) -> Map<String, Value> {
         let mut m = Map::new();
         for f in &self.fields {
             if let FieldKind::Param(p) = &f.kind {
-                if !f.text.is_empty() {
-                    m.insert(p.name.clone(), Value::String(f.text.clone()));
+                let text = if f.sweep {
+                    sweep_values(&f.text).into_iter().next().unwrap_or_default()
+                } else {
+                    f.text.clone()
+                };
+                if !text.is_empty() {
+                    m.insert(p.name.clone(), Value::String(text));
                 }
             }
         }
         m
+    }
+
+    /// The swept parameters and their values, each checked (typed by the
+    /// template); problems by field label.
+    fn sweeps(&self) -> (BTreeMap<String, Vec<Value>>, BTreeMap<String, String>) {
+        let mut points = BTreeMap::new();
+        let mut errors = BTreeMap::new();
+        let base = self.values();
+        for f in self.fields.iter().filter(|f| f.sweep) {
+            let FieldKind::Param(p) = &f.kind else {
+                continue;
+            };
+            let values = sweep_values(&f.text);
+            if values.is_empty() {
+                errors.insert(
+                    f.label(),
+                    "a sweep needs values: a list `a, b, c` or a range `1..5` (`0..100:10`)".into(),
+                );
+                continue;
+            }
+            let mut typed = Vec::new();
+            for v in &values {
+                let mut m = base.clone();
+                m.insert(p.name.clone(), Value::String(v.clone()));
+                match self.template.validate(&m) {
+                    Ok(vals) => typed.push(vals.get(&p.name).cloned().unwrap_or(Value::Null)),
+                    Err(errs) => {
+                        if let Some(e) = errs.0.into_iter().find(|e| e.param == p.name) {
+                            errors.insert(f.label(), format!("{v}: {}", e.message));
+                        }
+                    }
+                }
+            }
+            points.insert(p.name.clone(), typed);
+        }
+        (points, errors)
+    }
+
+    /// How many tasks the form makes (1 without sweeps).
+    pub fn points(&self) -> usize {
+        self.fields
+            .iter()
+            .filter(|f| f.sweep)
+            .map(|f| sweep_values(&f.text).len().max(1))
+            .product()
     }
 
     /// Validates everything (on every keystroke).
@@ -228,6 +288,8 @@ impl Form {
                 self.errors.insert("template".into(), e.to_string());
             }
         }
+        let (_, sweep_errors) = self.sweeps();
+        self.errors.extend(sweep_errors);
         let id = self.field(|k| matches!(k, FieldKind::Id)).to_string();
         if let Err(e) = matterstack_core::model::ids::check_id("task id", &id) {
             self.errors.insert("task id".into(), e);
@@ -241,7 +303,7 @@ impl Form {
         }
         let wt = self.field(|k| matches!(k, FieldKind::Walltime)).to_string();
         if !wt.is_empty() {
-            if let Err(e) = matterstack_templates::value::parse_walltime_s(&wt) {
+            if let Err(e) = matterstack_core::model::resources::parse_walltime_secs(&wt) {
                 self.errors
                     .insert("walltime".into(), format!("walltime \"{wt}\": {e}"));
             }
@@ -264,6 +326,12 @@ impl Form {
         match key.code {
             KeyCode::Esc => return Outcome::Cancelled,
             KeyCode::Char('s') if ctrl => return self.submit(),
+            KeyCode::Char('w') if ctrl => {
+                let f = &mut self.fields[self.at];
+                if matches!(f.kind, FieldKind::Param(_)) {
+                    f.sweep = !f.sweep;
+                }
+            }
             KeyCode::Up | KeyCode::BackTab => {
                 self.at = shown[pos.saturating_sub(1)];
             }
@@ -279,7 +347,7 @@ impl Form {
             KeyCode::Left | KeyCode::Right => {
                 let f = &mut self.fields[self.at];
                 let opts = f.options(&self.clusters);
-                if !opts.is_empty() {
+                if !opts.is_empty() && !f.sweep {
                     let i = opts.iter().position(|o| *o == f.text).unwrap_or(0);
                     let n = opts.len();
                     let next = if key.code == KeyCode::Right {
@@ -292,13 +360,13 @@ impl Form {
             }
             KeyCode::Backspace => {
                 let f = &mut self.fields[self.at];
-                if f.options(&self.clusters).is_empty() {
+                if f.options(&self.clusters).is_empty() || f.sweep {
                     f.text.pop();
                 }
             }
             KeyCode::Char(c) if !ctrl => {
                 let f = &mut self.fields[self.at];
-                if f.options(&self.clusters).is_empty() {
+                if f.options(&self.clusters).is_empty() || f.sweep {
                     f.text.push(c);
                 }
             }
@@ -316,10 +384,16 @@ impl Form {
         let get = |k: fn(&FieldKind) -> bool| self.field(k).to_string();
         let operator = get(FieldKind::is_operator);
         let walltime = get(|k| matches!(k, FieldKind::Walltime));
+        let (sweep, _) = self.sweeps();
+        let mut params = self.values();
+        for k in sweep.keys() {
+            params.remove(k);
+        }
         Outcome::Submit(TaskDraft {
             id: get(|k| matches!(k, FieldKind::Id)),
             template: self.template.name().to_string(),
-            params: self.values(),
+            params,
+            sweep,
             cluster: (operator == "slurm").then(|| get(|k| matches!(k, FieldKind::Cluster))),
             operator,
             cores: get(|k| matches!(k, FieldKind::Cores)).parse().unwrap_or(1),
@@ -332,6 +406,31 @@ impl FieldKind {
     fn is_operator(&self) -> bool {
         matches!(self, FieldKind::Operator)
     }
+}
+
+/// The values of a sweep field: `a, b, c`, or an integer range `1..5`
+/// (inclusive) with an optional step (`0..100:10`).
+pub fn sweep_values(text: &str) -> Vec<String> {
+    let t = text.trim();
+    if let Some((a, rest)) = t.split_once("..") {
+        let (b, step) = rest.split_once(':').unwrap_or((rest, "1"));
+        if let (Ok(a), Ok(b), Ok(step)) = (
+            a.trim().parse::<i64>(),
+            b.trim().parse::<i64>(),
+            step.trim().parse::<i64>(),
+        ) {
+            if step > 0 && a <= b && (b - a) / step < 10_000 {
+                return (0..=(b - a) / step)
+                    .map(|i| (a + i * step).to_string())
+                    .collect();
+            }
+        }
+    }
+    t.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A value as the form's text.

@@ -17,6 +17,8 @@ pub enum Screen {
     Dag,
     /// The clusters.
     Clusters,
+    /// The user's jobs on one cluster, across runs.
+    Queue,
     /// Choosing a template for a new task.
     Pick,
     /// The new-task form (typed keys go into its fields).
@@ -25,12 +27,13 @@ pub enum Screen {
 
 impl Screen {
     /// Every screen.
-    pub const ALL: [Screen; 7] = [
+    pub const ALL: [Screen; 8] = [
         Screen::Runs,
         Screen::Tasks,
         Screen::Detail,
         Screen::Dag,
         Screen::Clusters,
+        Screen::Queue,
         Screen::Pick,
         Screen::New,
     ];
@@ -43,6 +46,7 @@ impl Screen {
             Screen::Detail => "Task",
             Screen::Dag => "DAG",
             Screen::Clusters => "Clusters",
+            Screen::Queue => "Queue",
             Screen::Pick => "New task: template",
             Screen::New => "New task",
         }
@@ -90,6 +94,8 @@ pub enum Action {
     Clusters,
     /// Connect to the cluster (ssh may prompt in the terminal).
     Connect,
+    /// The cluster's queue.
+    Queue,
     /// Next detail tab.
     NextTab,
     /// Previous detail tab.
@@ -106,6 +112,8 @@ pub enum Action {
     Choose,
     /// Create the task the form describes.
     Submit,
+    /// Sweep the focused parameter.
+    Sweep,
     /// Quit.
     Quit,
 }
@@ -165,6 +173,7 @@ const ANY: &[Screen] = &[
     Screen::Detail,
     Screen::Dag,
     Screen::Clusters,
+    Screen::Queue,
     Screen::Pick,
 ];
 const FORM: &[Screen] = &[Screen::New];
@@ -240,6 +249,12 @@ pub const BINDINGS: &[Binding] = &[
         &[Screen::Clusters],
         "connect (ssh may ask for a password)",
     ),
+    key(
+        'Q',
+        Action::Queue,
+        &[Screen::Clusters],
+        "your jobs on this cluster, across runs",
+    ),
     code(KeyCode::Tab, Action::NextTab, &[Screen::Detail], "next tab"),
     code(
         KeyCode::BackTab,
@@ -284,6 +299,13 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Submit,
         screens: FORM,
         help: "create the task (a new workspace and run)",
+    },
+    Binding {
+        code: KeyCode::Char('w'),
+        mods: KeyModifiers::CONTROL,
+        action: Action::Sweep,
+        screens: FORM,
+        help: "sweep this parameter: a list a, b, c or a range 1..5 (one task each)",
     },
     code(KeyCode::F(1), Action::Help, FORM, "this help"),
     code(

@@ -7,11 +7,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use matterstack_core::app::changes::Change;
-use matterstack_core::app::clusters::ClusterView;
+use matterstack_core::app::clusters::{ClusterView, QueueJob};
 use matterstack_core::app::graph::Graph;
 use matterstack_core::app::live::LiveRun;
 use matterstack_core::app::runs::RunSummary;
 use matterstack_core::app::{Explanation, TaskState, TaskView};
+use matterstack_core::model::TaskSpec;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use crate::form::{Form, Outcome};
@@ -29,13 +30,21 @@ pub enum Tab {
     Logs,
     /// Parsed results and their series.
     Results,
+    /// The files in its directory.
+    Files,
     /// Every attempt.
     Attempts,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Logs, Tab::Results, Tab::Attempts];
+    pub const ALL: [Tab; 5] = [
+        Tab::Overview,
+        Tab::Logs,
+        Tab::Results,
+        Tab::Files,
+        Tab::Attempts,
+    ];
 
     /// Its title.
     pub fn title(self) -> &'static str {
@@ -43,6 +52,7 @@ impl Tab {
             Tab::Overview => "Overview",
             Tab::Logs => "Logs",
             Tab::Results => "Results",
+            Tab::Files => "Files",
             Tab::Attempts => "Attempts",
         }
     }
@@ -64,10 +74,13 @@ pub enum Bulk {
     Cancel,
     /// Retry.
     Retry,
-    /// Restart from each task's checkpoint, with a new walltime if given.
+    /// Restart from each task's checkpoint, with a new walltime or cores
+    /// if given.
     Restart {
         /// The new walltime.
         walltime: Option<String>,
+        /// The new number of cores.
+        cores: Option<u32>,
     },
 }
 
@@ -114,7 +127,7 @@ pub enum Command {
     ListRuns,
     /// Open a run: load it, then follow its change feed.
     Open(PathBuf),
-    /// Read why a task is as it is.
+    /// Read why a task is as it is, and what it runs.
     Explain(PathBuf, String),
     /// Read a task's log.
     Log {
@@ -129,6 +142,10 @@ pub enum Command {
     Graph(PathBuf),
     /// Read the clusters.
     Clusters,
+    /// Read a cluster's queue.
+    Queue(String),
+    /// List a task's files.
+    Files(PathBuf, String),
     /// Open a master connection to a cluster (the terminal is handed over).
     Connect(String),
     /// List the templates.
@@ -159,6 +176,8 @@ pub enum Update {
     Changes(PathBuf, Vec<Change>),
     /// Why a task is as it is.
     Explained(String, Box<Explanation>),
+    /// What a task runs (its resolved spec).
+    Spec(String, Box<TaskSpec>),
     /// A task's log (the text so far).
     Log {
         /// The task.
@@ -172,6 +191,10 @@ pub enum Update {
     Graph(PathBuf, Graph),
     /// The clusters.
     Clusters(Vec<ClusterView>),
+    /// A cluster's queue.
+    Queue(String, Vec<QueueJob>),
+    /// A task's files: name and size.
+    Files(String, Vec<(String, u64)>),
     /// The templates.
     Templates(Vec<ListEntry>),
     /// A template, for the form.
@@ -275,12 +298,22 @@ pub struct App {
     pub log: LogPane,
     /// The task's explanation, once read.
     pub explained: Option<Explanation>,
+    /// What it runs, once read.
+    pub spec: Option<TaskSpec>,
     /// The DAG cursor (an index into the graph's nodes by layer).
     pub dag_at: usize,
     /// The clusters.
     pub clusters: Vec<ClusterView>,
     /// Its cursor.
     pub clusters_at: usize,
+    /// The queue shown: its cluster and jobs.
+    pub queue: Option<(String, Vec<QueueJob>)>,
+    /// Its cursor.
+    pub queue_at: usize,
+    /// The detail's files.
+    pub files: Vec<(String, u64)>,
+    /// Ticks so far (slow refreshes count them).
+    pub ticks: u64,
     /// The templates to choose from.
     pub templates: Vec<ListEntry>,
     /// Its cursor.
@@ -321,9 +354,14 @@ impl App {
                 ..LogPane::default()
             },
             explained: None,
+            spec: None,
             dag_at: 0,
             clusters: Vec::new(),
             clusters_at: 0,
+            queue: None,
+            queue_at: 0,
+            files: Vec::new(),
+            ticks: 0,
             templates: Vec::new(),
             templates_at: 0,
             template_filter: String::new(),
@@ -495,7 +533,7 @@ impl App {
                 self.stack.push(Screen::Pick);
                 vec![Command::Templates, Command::Clusters]
             }
-            Action::Choose | Action::Submit => Vec::new(),
+            Action::Choose | Action::Submit | Action::Sweep => Vec::new(),
             Action::Dag => {
                 let Some(r) = &self.run else {
                     return Vec::new();
@@ -513,6 +551,15 @@ impl App {
             }
             Action::Connect => match self.clusters.get(self.clusters_at) {
                 Some(c) => vec![Command::Connect(c.name.clone())],
+                None => Vec::new(),
+            },
+            Action::Queue => match self.clusters.get(self.clusters_at) {
+                Some(c) => {
+                    self.queue = Some((c.name.clone(), Vec::new()));
+                    self.queue_at = 0;
+                    self.stack.push(Screen::Queue);
+                    vec![Command::Queue(c.name.clone())]
+                }
                 None => Vec::new(),
             },
             Action::NextTab | Action::PrevTab => {
@@ -591,14 +638,20 @@ impl App {
                 }
             },
             Modal::Walltime { mut text, tasks } => match key.code {
-                KeyCode::Enter => {
-                    let walltime = Some(text.trim().to_string()).filter(|t| !t.is_empty());
-                    self.modal = Some(Modal::Confirm {
-                        bulk: Bulk::Restart { walltime },
-                        tasks,
-                    });
-                    Vec::new()
-                }
+                KeyCode::Enter => match parse_restart(&text) {
+                    Ok((walltime, cores)) => {
+                        self.modal = Some(Modal::Confirm {
+                            bulk: Bulk::Restart { walltime, cores },
+                            tasks,
+                        });
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        self.message = Some((e, true));
+                        self.modal = Some(Modal::Walltime { text, tasks });
+                        Vec::new()
+                    }
+                },
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Backspace => {
                     text.pop();
@@ -709,6 +762,10 @@ impl App {
                 let len = self.shown_templates().len();
                 (&mut self.templates_at, len)
             }
+            Screen::Queue => {
+                let len = self.queue.as_ref().map_or(0, |q| q.1.len());
+                (&mut self.queue_at, len)
+            }
             Screen::Detail | Screen::New => return,
         };
         *at = match action {
@@ -732,6 +789,7 @@ impl App {
                 Some(id) => {
                     self.task = Some(id);
                     self.explained = None;
+                    self.spec = None;
                     self.log = LogPane {
                         follow: true,
                         ..LogPane::default()
@@ -744,6 +802,7 @@ impl App {
                 Some(id) => {
                     self.task = Some(id);
                     self.explained = None;
+                    self.spec = None;
                     self.log = LogPane {
                         follow: true,
                         ..LogPane::default()
@@ -760,7 +819,7 @@ impl App {
                 Some(t) => vec![Command::Template(t.name.clone())],
                 None => Vec::new(),
             },
-            Screen::Detail | Screen::New => Vec::new(),
+            Screen::Detail | Screen::New | Screen::Queue => Vec::new(),
         }
     }
 
@@ -801,6 +860,7 @@ impl App {
             };
             if self.task.as_deref() != Some(id.as_str()) {
                 self.explained = None;
+                self.spec = None;
                 self.log = LogPane {
                     follow: true,
                     ..LogPane::default()
@@ -816,6 +876,9 @@ impl App {
         let mut out = vec![Command::Explain(r.dir.clone(), task.clone())];
         if tab == Tab::Logs {
             out.extend(self.log_command());
+        }
+        if tab == Tab::Files {
+            out.push(Command::Files(r.dir.clone(), task.clone()));
         }
         out
     }
@@ -852,7 +915,13 @@ impl App {
 
     /// What to ask the IO thread for on a tick (the open log, while
     /// followed and its task is not finished).
-    pub fn tick(&self) -> Vec<Command> {
+    pub fn tick(&mut self) -> Vec<Command> {
+        self.ticks += 1;
+        if self.screen() == Screen::Queue && self.ticks.is_multiple_of(5) {
+            if let Some((c, _)) = &self.queue {
+                return vec![Command::Queue(c.clone())];
+            }
+        }
         if self.screen() == Screen::Detail && self.tab == Tab::Logs && self.log.follow {
             let live = self
                 .task
@@ -915,6 +984,11 @@ impl App {
                     self.explained = Some(*e);
                 }
             }
+            Update::Spec(task, spec) => {
+                if self.task.as_deref() == Some(task.as_str()) {
+                    self.spec = Some(*spec);
+                }
+            }
             Update::Log { task, stream, text } => {
                 if self.task.as_deref() == Some(task.as_str()) && self.stream == stream {
                     self.log.text = text;
@@ -951,6 +1025,17 @@ impl App {
                 let cmds = self.open(dir);
                 self.pending.extend(cmds);
             }
+            Update::Queue(cluster, jobs) => {
+                if self.queue.as_ref().is_some_and(|q| q.0 == cluster) {
+                    self.queue_at = self.queue_at.min(jobs.len().saturating_sub(1));
+                    self.queue = Some((cluster, jobs));
+                }
+            }
+            Update::Files(task, files) => {
+                if self.task.as_deref() == Some(task.as_str()) {
+                    self.files = files;
+                }
+            }
             Update::Info(m) => self.message = Some((m, false)),
             Update::Error(m) => self.message = Some((m, true)),
         }
@@ -964,20 +1049,54 @@ impl App {
             format!("{}, … ({} in all)", tasks[..3].join(", "), tasks.len())
         };
         let how = match bulk {
-            Bulk::Cancel => " (their processes are stopped, their cluster jobs scancelled)",
-            Bulk::Restart { walltime: Some(_) } => " with the new walltime",
-            _ => "",
+            Bulk::Cancel => {
+                " (their processes are stopped, their cluster jobs scancelled)".to_string()
+            }
+            Bulk::Restart { walltime, cores } => {
+                let mut parts = Vec::new();
+                if let Some(w) = walltime {
+                    parts.push(format!("walltime {w}"));
+                }
+                if let Some(c) = cores {
+                    parts.push(format!("{c} cores"));
+                }
+                if parts.is_empty() {
+                    " from their checkpoints".to_string()
+                } else {
+                    format!(" from their checkpoints with {}", parts.join(", "))
+                }
+            }
+            Bulk::Retry => String::new(),
         };
-        let w = match bulk {
-            Bulk::Restart { walltime: Some(w) } => format!(" {w}"),
-            _ => String::new(),
-        };
-        format!(
-            "{} {} task(s): {named}{how}{w}? y/n",
-            bulk.verb(),
-            tasks.len()
-        )
+        format!("{} {} task(s): {named}{how}? y/n", bulk.verb(), tasks.len())
     }
+}
+
+/// `2h`, `cores=4`, `2h cores=4` (or empty: keep both) for a restart.
+///
+/// Fails with a message naming the word that is neither.
+pub fn parse_restart(text: &str) -> Result<(Option<String>, Option<u32>), String> {
+    let mut walltime = None;
+    let mut cores = None;
+    for word in text.split_whitespace() {
+        if let Some(c) = word.strip_prefix("cores=") {
+            match c.parse::<u32>() {
+                Ok(n) if n >= 1 => cores = Some(n),
+                _ => {
+                    return Err(format!(
+                        "cores \"{c}\": give a whole number of at least 1, e.g. cores=4"
+                    ))
+                }
+            }
+        } else if matterstack_core::model::resources::parse_walltime_secs(word).is_ok() {
+            walltime = Some(word.to_string());
+        } else {
+            return Err(format!(
+                "\"{word}\" is neither a walltime (2h, 01:30:00) nor cores=N"
+            ));
+        }
+    }
+    Ok((walltime, cores))
 }
 
 /// True when a task matches one filter term: `status:NAME` (or a state's

@@ -73,6 +73,7 @@ pub fn draw(f: &mut Frame, app: &App, look: Look) {
         Screen::Dag => dag(f, app, look, body),
         Screen::Clusters => clusters(f, app, look, body),
         Screen::Pick => pick(f, app, look, body),
+        Screen::Queue => queue(f, app, look, body),
         Screen::New => new_task(f, app, look, body),
     }
     let foot_text = match &app.message {
@@ -94,7 +95,7 @@ pub fn draw(f: &mut Frame, app: &App, look: Look) {
         Some(Modal::Walltime { text, tasks }) => prompt(
             f,
             &format!(
-                "restart {} task(s): new walltime (empty: keep; e.g. 2h, 01:30:00)",
+                "restart {} task(s): new walltime and/or cores (2h, cores=4, 2h cores=4; empty: keep)",
                 tasks.len()
             ),
             &format!("{text}▏"),
@@ -110,6 +111,10 @@ fn header(app: &App) -> String {
     let place = match (&app.run, app.screen()) {
         (_, Screen::Runs) => "runs".to_string(),
         (_, Screen::Clusters) => "clusters".to_string(),
+        (_, Screen::Queue) => app
+            .queue
+            .as_ref()
+            .map_or(String::new(), |q| format!("queue of {}", q.0)),
         (Some(r), s) => {
             let id = r
                 .live
@@ -137,7 +142,8 @@ fn hints(screen: Screen) -> String {
             "Tab next tab · l logs · / search · n next · f follow · s stream · Esc back"
         }
         Screen::Dag => "↑↓ move · Enter open · Esc back",
-        Screen::Clusters => "o connect · Esc back",
+        Screen::Clusters => "o connect · Q queue · Esc back",
+        Screen::Queue => "your jobs on the cluster, every run's (read again every 5 s) · Esc back",
         Screen::Pick => "Enter choose · / filter · Esc back",
         Screen::New => {
             "↑↓ Tab field · ←→ choose · Enter next · Ctrl-S create · Esc close · F1 keys"
@@ -402,6 +408,48 @@ fn detail(f: &mut Frame, app: &App, look: Look, area: Rect) {
                     }
                 }
             }
+            if let Some(spec) = &app.spec {
+                lines.push(Line::from(""));
+                if let Some(t) = &spec.template {
+                    lines.push(Line::from(format!("template   {t}")));
+                }
+                let command = match &spec.command {
+                    Some(matterstack_core::model::Command::Shell(s)) => s.clone(),
+                    Some(matterstack_core::model::Command::Argv(a)) => a.join(" "),
+                    None => String::new(),
+                };
+                if !command.is_empty() {
+                    lines.push(Line::from(format!("command    {command}")));
+                }
+                let place = match &spec.cluster {
+                    Some(c) => format!("{} on {c}", spec.operator),
+                    None => spec.operator.clone(),
+                };
+                let mut res = vec![format!("{} cores", spec.cores)];
+                if let Some(m) = &spec.memory {
+                    res.push(format!("memory {m}"));
+                }
+                if let Some(w) = &spec.walltime {
+                    res.push(format!("walltime {w}"));
+                }
+                if let Some(p) = &spec.partition {
+                    res.push(format!("partition {p}"));
+                }
+                lines.push(Line::from(format!(
+                    "runs on    {place}: {}",
+                    res.join(", ")
+                )));
+                for (k, v) in &spec.params {
+                    let shown = plain(v);
+                    let first = shown.lines().next().unwrap_or("").to_string();
+                    let more = shown.lines().count();
+                    lines.push(Line::from(if more > 1 {
+                        format!("param      {k} = {first} (+{} lines)", more - 1)
+                    } else {
+                        format!("param      {k} = {first}")
+                    }));
+                }
+            }
             if let Some(e) = &app.explained {
                 lines.push(Line::from(""));
                 for r in &e.reasons {
@@ -455,6 +503,22 @@ fn detail(f: &mut Frame, app: &App, look: Look, area: Rect) {
             );
         }
         Tab::Results => results(f, task, body),
+        Tab::Files => {
+            let rows: Vec<Row> = app
+                .files
+                .iter()
+                .map(|(n, size)| Row::new(vec![n.clone(), size.to_string()]))
+                .collect();
+            f.render_widget(
+                Table::new(rows, [Constraint::Fill(1), Constraint::Length(12)])
+                    .header(Row::new(["FILE", "BYTES"]).style(look.bold()))
+                    .block(Block::default().borders(Borders::ALL).title(format!(
+                        "Files in the task's directory ({})",
+                        app.files.len()
+                    ))),
+                body,
+            );
+        }
         Tab::Attempts => {
             let rows: Vec<Row> = app
                 .explained
@@ -777,7 +841,9 @@ fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
         if more > 1 {
             value.push_str(&format!("  (+{} lines)", more - 1));
         }
-        if !field.options(&form.clusters).is_empty() {
+        if field.sweep {
+            value = format!("sweep [{value}]");
+        } else if !field.options(&form.clusters).is_empty() {
             value = format!("‹ {value} ›");
         }
         let style = if *i == form.at {
@@ -800,9 +866,15 @@ fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
         }
     }
     let bad = form.errors.len();
+    let points = form.points();
     let title = format!(
-        "New {} task{}",
+        "New {} task{}{}",
         form.template.name(),
+        if points > 1 {
+            format!(" · a sweep of {points} points")
+        } else {
+            String::new()
+        },
         if bad == 0 {
             " · valid: Ctrl-S creates it".to_string()
         } else {
@@ -840,6 +912,69 @@ fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
             },
         )),
         preview_area,
+    );
+}
+
+fn queue(f: &mut Frame, app: &App, look: Look, area: Rect) {
+    let Some((name, jobs)) = &app.queue else {
+        return;
+    };
+    let secs = |s: Option<u64>| s.map(|s| duration(s as i64 * 1000)).unwrap_or_default();
+    let rows: Vec<Row> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            let style = if i == app.queue_at {
+                look.cursor()
+            } else {
+                Style::default()
+            };
+            let mut reason = j.reason.clone().unwrap_or_default();
+            if j.never {
+                reason.push_str(" — will never start");
+            }
+            Row::new(vec![
+                Cell::from(j.job.clone()),
+                Cell::from(j.state.clone()),
+                Cell::from(Span::styled(
+                    reason,
+                    if j.never {
+                        look.fg(Color::Red)
+                    } else {
+                        Style::default()
+                    },
+                )),
+                Cell::from(secs(j.elapsed_secs)),
+                Cell::from(secs(j.time_limit_secs)),
+                Cell::from(if j.ours { "matterstack" } else { "" }),
+                Cell::from(j.name.clone()),
+            ])
+            .style(style)
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(10),
+                Constraint::Length(11),
+                Constraint::Length(22),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(11),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(
+            Row::new(["JOB", "STATE", "REASON", "ELAPSED", "LIMIT", "BY", "NAME"])
+                .style(look.bold()),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!("Queue of {name}: {} job(s)", jobs.len())),
+        ),
+        area,
     );
 }
 

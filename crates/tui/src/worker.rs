@@ -79,6 +79,38 @@ pub fn work(scope: Scope, commands: Receiver<Command>, updates: Sender<Update>) 
     }
 }
 
+/// The files of a task's directory (not its attempts' own), with sizes;
+/// links are listed, never followed.
+fn files(run: &Path, task: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let root = run.join("tasks").join(task);
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            let rel = e
+                .path()
+                .strip_prefix(&root)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if meta.is_dir() {
+                if rel != ".attempts" && out.len() < 10_000 {
+                    stack.push(e.path());
+                }
+            } else {
+                out.push((rel, meta.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn list(scope: &Scope) -> Update {
     match runs::list(&RunFilter {
         workspaces: scope.workspaces.clone(),
@@ -126,10 +158,19 @@ fn run_command(
             }
             Err(e) => err(e),
         },
-        Command::Explain(dir, task) => match handle(runs, &dir).and_then(|r| r.explain(&task)) {
-            Ok(e) => vec![Update::Explained(task, Box::new(e))],
-            Err(e) => err(e),
-        },
+        Command::Explain(dir, task) => {
+            let r = match handle(runs, &dir) {
+                Ok(r) => r,
+                Err(e) => return err(e),
+            };
+            match (r.explain(&task), r.task_spec(&task)) {
+                (Ok(e), Ok(spec)) => vec![
+                    Update::Explained(task.clone(), Box::new(e)),
+                    Update::Spec(task, Box::new(spec)),
+                ],
+                (Err(e), _) | (_, Err(e)) => err(e),
+            }
+        }
         Command::Log { run, task, stream } => {
             let read = |r: &mut Run| -> matterstack_core::Result<String> {
                 let s = match stream {
@@ -165,6 +206,16 @@ fn run_command(
             Err(e) => err(e),
         },
         Command::Connect(_) => Vec::new(),
+        Command::Queue(name) => {
+            let jobs = clusters::load(Some(Path::new(".")))
+                .and_then(|all| clusters::get(&all, &name))
+                .and_then(|p| clusters::queue(&name, &p));
+            match jobs {
+                Ok(j) => vec![Update::Queue(name, j)],
+                Err(e) => err(e),
+            }
+        }
+        Command::Files(run, task) => vec![Update::Files(task.clone(), files(&run, &task))],
         Command::Templates => vec![Update::Templates(templates::list(Some(Path::new("."))))],
         Command::Template(name) => match templates::find(&name, Some(Path::new("."))) {
             Ok(t) => vec![Update::Template(Box::new(t))],
@@ -195,9 +246,10 @@ fn run_command(
                     .iter()
                     .try_for_each(|t| r.retry(t, &Overrides::default()).map(|_| ()))
                     .map(|()| format!("{} task(s) will run again", tasks.len())),
-                Bulk::Restart { walltime } => {
+                Bulk::Restart { walltime, cores } => {
                     let o = Overrides {
                         walltime: walltime.clone(),
+                        cores: *cores,
                         ..Overrides::default()
                     };
                     tasks

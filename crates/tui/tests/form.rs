@@ -122,6 +122,7 @@ fn a_draft_becomes_a_workspace_and_a_run_that_init_accepts() {
         id: "water".into(),
         template: "psi4/energy".into(),
         params,
+        sweep: Default::default(),
         operator: "local".into(),
         cluster: None,
         cores: 2,
@@ -138,4 +139,50 @@ fn a_draft_becomes_a_workspace_and_a_run_that_init_accepts() {
     let e = new_run(&bad, dir.path(), None).unwrap_err().to_string();
     assert!(e.contains("maxiter"), "{e}");
     assert!(!dir.path().join("water-2").exists());
+}
+
+#[test]
+fn a_swept_parameter_makes_one_task_per_value_each_checked() {
+    let t = builtin("psi4/energy").unwrap();
+    let mut f = Form::new(t, vec![]);
+    focus(&mut f, "maxiter");
+    let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    f.key(ctrl('w'));
+    for _ in 0..5 {
+        key(&mut f, KeyCode::Backspace);
+    }
+    type_text(&mut f, "0, 50");
+    // Each value is checked on its own, with the template's words.
+    assert!(
+        f.errors["maxiter"].starts_with("0: value 0 is out of range"),
+        "{:?}",
+        f.errors
+    );
+    for _ in 0.."0, 50".len() {
+        key(&mut f, KeyCode::Backspace);
+    }
+    type_text(&mut f, "20..60:20");
+    assert!(f.errors.is_empty(), "{:?}", f.errors);
+    assert_eq!(f.points(), 3);
+    let Outcome::Submit(draft) = f.key(ctrl('s')) else {
+        panic!("{:?}", f.errors)
+    };
+    assert_eq!(
+        draft.sweep["maxiter"],
+        [Value::from(20), Value::from(40), Value::from(60)]
+    );
+    assert!(!draft.params.contains_key("maxiter"));
+    // init makes one task per point.
+    let dir = tempfile::tempdir().unwrap();
+    let run = new_run(&draft, dir.path(), None).unwrap();
+    let view = matterstack_core::app::Run::open(&run)
+        .unwrap()
+        .view()
+        .unwrap();
+    let ids: Vec<&str> = view.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(
+        ids.iter().all(|i| i.starts_with("energy.maxiter-")),
+        "{ids:?}"
+    );
 }

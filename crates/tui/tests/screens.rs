@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use matterstack_core::app::changes::{Change, ChangeKind};
-use matterstack_core::app::clusters::ClusterView;
+use matterstack_core::app::clusters::{ClusterView, QueueJob};
 use matterstack_core::app::graph::Graph;
 use matterstack_core::app::live::LiveRun;
 use matterstack_core::app::runs::{RunListState, RunSummary};
@@ -273,6 +273,13 @@ fn every_screen_renders() {
         "bad-basis".into(),
         Box::new(explanation()),
     ));
+    let spec: matterstack_core::model::TaskSpec = serde_json::from_value(serde_json::json!({
+        "id": "bad-basis", "template": "psi4/energy", "command": "psi4 -n 4 input.dat output.dat",
+        "operator": "slurm", "cluster": "hpc", "cores": 4, "walltime": "01:00:00",
+        "params": {"basis": "cc-pvxz", "molecule": "3\nwater\nO 0 0 0\nH 0 0 1\nH 0 1 0\n"}
+    }))
+    .unwrap();
+    app.update(Update::Spec("bad-basis".into(), Box::new(spec)));
     snap("detail_overview", &app);
     code(&mut app, KeyCode::Tab);
     app.update(Update::Log {
@@ -318,6 +325,53 @@ fn every_screen_renders() {
     press(&mut app, "jjj jjv");
     press(&mut app, "c");
     snap("confirm_cancel", &app);
+
+    // The queue of a cluster, across runs.
+    let mut app = on_tasks();
+    press(&mut app, "C");
+    let cmds = press(&mut app, "Q");
+    assert_eq!(cmds, [Command::Queue("hpc".into())]);
+    let job = |id: &str, state: &str, reason: Option<&str>, ours: bool, never: bool| QueueJob {
+        job: id.into(),
+        state: state.into(),
+        reason: reason.map(str::to_string),
+        elapsed_secs: (state == "RUNNING").then_some(125),
+        time_limit_secs: Some(3600),
+        name: if ours {
+            format!("ms-{id}-tok")
+        } else {
+            "my-own-script".into()
+        },
+        ours,
+        never,
+    };
+    app.update(Update::Queue(
+        "hpc".into(),
+        vec![
+            job("4212", "RUNNING", None, true, false),
+            job("4213", "PENDING", Some("Priority"), true, false),
+            job("4300", "PENDING", Some("PartitionTimeLimit"), true, true),
+            job("5001", "RUNNING", None, false, false),
+        ],
+    ));
+    snap("queue", &app);
+
+    // A task's files.
+    let mut app = on_tasks();
+    code(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        code(&mut app, KeyCode::Tab);
+    }
+    assert_eq!(app.tab, Tab::Files);
+    app.update(Update::Files(
+        "water-opt".into(),
+        vec![
+            ("input.dat".into(), 412),
+            ("output.dat".into(), 18_233),
+            ("results.json".into(), 960),
+        ],
+    ));
+    snap("detail_files", &app);
 
     // New task: the template picker, then the form with a bad value.
     let mut app = on_tasks();
@@ -392,7 +446,19 @@ fn restart_asks_for_a_walltime_then_confirms() {
     press(&mut app, "jjjjjj");
     assert!(press(&mut app, "R").is_empty());
     assert!(matches!(app.modal, Some(Modal::Walltime { .. })));
-    press(&mut app, "2h");
+    press(&mut app, "2h cores=x");
+    code(&mut app, KeyCode::Enter);
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.1 && m.0.contains("cores")),
+        "{:?}",
+        app.message
+    );
+    for _ in 0.."x".len() {
+        code(&mut app, KeyCode::Backspace);
+    }
+    press(&mut app, "4");
     code(&mut app, KeyCode::Enter);
     let cmds = press(&mut app, "y");
     assert_eq!(
@@ -400,7 +466,8 @@ fn restart_asks_for_a_walltime_then_confirms() {
         [Command::Act {
             run: PathBuf::from(DIR),
             bulk: Bulk::Restart {
-                walltime: Some("2h".into())
+                walltime: Some("2h".into()),
+                cores: Some(4),
             },
             tasks: vec!["bad-basis".into()],
         }]

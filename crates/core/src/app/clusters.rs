@@ -94,6 +94,70 @@ pub fn views(profiles: &BTreeMap<String, ClusterProfile>) -> Vec<ClusterView> {
         .collect()
 }
 
+/// One of the user's jobs on a cluster, as `squeue` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueJob {
+    /// The job id.
+    pub job: String,
+    /// Its state (`PENDING`, `RUNNING`…).
+    pub state: String,
+    /// SLURM's reason while it waits.
+    pub reason: Option<String>,
+    /// Time it has run, seconds.
+    pub elapsed_secs: Option<u64>,
+    /// Its time limit, seconds.
+    pub time_limit_secs: Option<u64>,
+    /// The job name (matterstack's carry the attempt's token).
+    pub name: String,
+    /// True for a job matterstack submitted.
+    pub ours: bool,
+    /// True when the reason means it can never start as submitted.
+    pub never: bool,
+}
+
+/// The user's jobs on SLURM cluster `name` (every run's, and others'),
+/// through the process's link to it (one connection, its rate limit).
+///
+/// Fails with a user error for a cluster without SLURM; with a transport
+/// error when it cannot be reached.
+pub fn queue(name: &str, profile: &ClusterProfile) -> Result<Vec<QueueJob>> {
+    use crate::transport::Transport;
+    if profile.scheduler != Scheduler::Slurm {
+        return Err(Error::Input(format!(
+            "cluster \"{name}\" has no SLURM queue to list (scheduler {:?})",
+            profile.scheduler
+        )));
+    }
+    let link = crate::operators::link::shared(name, profile);
+    link.take_token();
+    let out = link.exec("squeue", &crate::operators::slurm::all_jobs_squeue(), None)?;
+    if !out.ok() {
+        return Err(Error::Scheduler(format!(
+            "squeue on {name} failed: {}",
+            out.stderr.trim()
+        )));
+    }
+    Ok(
+        matterstack_schedulers::slurm::parse_squeue_lenient(&out.stdout)
+            .rows
+            .into_iter()
+            .map(|r| QueueJob {
+                ours: matterstack_schedulers::token_from_job_name(&r.name).is_some(),
+                never: r
+                    .reason
+                    .as_deref()
+                    .is_some_and(matterstack_schedulers::never_starts),
+                job: r.job_id,
+                state: r.state.long_name().to_string(),
+                reason: r.reason,
+                elapsed_secs: r.elapsed_secs,
+                time_limit_secs: r.time_limit_secs,
+                name: r.name,
+            })
+            .collect(),
+    )
+}
+
 /// The user's profiles, overridden by the workspace's (if given).
 pub fn load(workspace: Option<&Path>) -> Result<BTreeMap<String, ClusterProfile>> {
     let mut all = read_file(&user_config_path())?;

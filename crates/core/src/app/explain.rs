@@ -144,3 +144,13 @@ impl Run {
         })
     }
 }
+
+impl Run {
+    /// The task as it runs: its spec, with its template rendered (and its
+    /// upstream values filled in once known).
+    ///
+    /// Fails with a user error if the task does not exist.
+    pub fn task_spec(&mut self, task: &str) -> Result<crate::model::TaskSpec> {
+        self.store().read(|tx| Ok(known_task(tx, task)?.spec))
+    }
+}

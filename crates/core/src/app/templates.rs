@@ -65,6 +65,8 @@ pub struct TaskDraft {
     pub template: String,
     /// Parameter values as typed (the template checks and types them).
     pub params: Map<String, Value>,
+    /// Swept parameters: one task per combination of their values.
+    pub sweep: std::collections::BTreeMap<String, Vec<Value>>,
     /// `local` or `slurm`.
     pub operator: String,
     /// The cluster, for `slurm`.
@@ -98,6 +100,17 @@ impl TaskDraft {
             }
         }
         t.insert("params".into(), params.into());
+        if !self.sweep.is_empty() {
+            let mut sweep = toml::Table::new();
+            for (k, vs) in &self.sweep {
+                let vs: Vec<toml::Value> = vs
+                    .iter()
+                    .filter_map(|v| toml::Value::try_from(v).ok())
+                    .collect();
+                sweep.insert(k.clone(), toml::Value::Array(vs));
+            }
+            t.insert("sweep".into(), sweep.into());
+        }
         let mut doc = toml::Table::new();
         doc.insert("tasks".into(), toml::Value::Array(vec![t.into()]));
         toml::to_string(&doc).unwrap_or_default()

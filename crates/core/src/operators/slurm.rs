@@ -1203,7 +1203,7 @@ impl SlurmOperator {
 }
 
 /// `squeue` listing every job of the user (`--me`).
-fn all_jobs_squeue() -> String {
+pub(crate) fn all_jobs_squeue() -> String {
     let mut argv = squeue_command(&[]);
     argv.pop();
     argv.push("--me".into());

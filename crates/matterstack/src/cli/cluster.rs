@@ -41,6 +41,38 @@ pub fn dispatch(cmd: ClusterCmd) -> Result<ExitCode> {
                 }
             }
         }
+        ClusterCmd::Queue { name, json } => {
+            let all = clusters::load(Some(Path::new(".")))?;
+            let p = clusters::get(&all, &name)?;
+            let jobs = clusters::queue(&name, &p)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else if jobs.is_empty() {
+                println!("no jobs of yours on {name}");
+            } else {
+                println!(
+                    "{:<10} {:<11} {:<24} {:>9} {:>9} {:<11} NAME",
+                    "JOB", "STATE", "REASON", "ELAPSED", "LIMIT", "BY"
+                );
+                let secs = |s: Option<u64>| s.map_or("-".to_string(), |s| format!("{s}s"));
+                for j in &jobs {
+                    let mut reason = j.reason.clone().unwrap_or_else(|| "-".into());
+                    if j.never {
+                        reason.push_str(" (never starts)");
+                    }
+                    println!(
+                        "{:<10} {:<11} {:<24} {:>9} {:>9} {:<11} {}",
+                        j.job,
+                        j.state,
+                        reason,
+                        secs(j.elapsed_secs),
+                        secs(j.time_limit_secs),
+                        if j.ours { "matterstack" } else { "-" },
+                        j.name
+                    );
+                }
+            }
+        }
         ClusterCmd::Probe { name, json } => {
             let all = clusters::load(Some(Path::new(".")))?;
             let p = clusters::get(&all, &name)?;

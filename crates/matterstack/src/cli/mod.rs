@@ -359,6 +359,17 @@ pub(crate) enum ClusterCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Your jobs in a SLURM cluster's queue, every run's (and others'), with SLURM's reasons.
+    #[command(
+        after_help = "BY is `matterstack` for jobs matterstack submitted (their names carry the attempt's token).\nA reason that means the job can never start as submitted is marked.\n\nExample:\n  matterstack cluster queue hpc --json"
+    )]
+    Queue {
+        /// The profile.
+        name: String,
+        /// Print JSON: [{job, state, reason, elapsed_secs, time_limit_secs, name, ours, never}].
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a profile from your clusters.toml (runs keep their own copy).
     #[command(after_help = "Example:\n  matterstack cluster remove old-hpc")]
     Remove {

@@ -103,3 +103,52 @@ fn a_dependant_is_queued_behind_its_upstream_then_runs() {
         "up\n"
     );
 }
+
+#[test]
+fn cluster_queue_lists_the_users_jobs_with_reasons_and_marks_ours() {
+    let tb = testbed();
+    let c = ClusterWs::plain(
+        &tb,
+        &slurm_task("stuck", "true", "partition = \"short\"\nwalltime = \"1h\""),
+    );
+    let run = c.ws.init("q");
+    c.ws.ms(&["step", s(&run)]);
+    let job = task_status(&status(&run), "stuck")["job"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = || {
+        let out = c.ws.ms(&["cluster", "queue", "testbed", "--json"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        out.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["job"] == job.as_str())
+            .cloned()
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || listed()
+            .is_some_and(|j| j["never"] == true)),
+        "{:?}",
+        listed()
+    );
+    let j = listed().unwrap();
+    assert_eq!(j["state"], "PENDING", "{j}");
+    assert_eq!(j["ours"], true, "{j}");
+    assert!(
+        j["reason"].as_str().unwrap().starts_with("Partition"),
+        "{j}"
+    );
+    let table = c.ws.ms(&["cluster", "queue", "testbed"]);
+    assert!(
+        table.stdout.lines().any(|l| l.starts_with(&job)
+            && l.contains("(never starts)")
+            && l.contains("matterstack")),
+        "{table:?}"
+    );
+    assert_eq!(c.ws.ms(&["cancel", s(&run), "stuck"]).code, 0);
+    // Bad input: a name that is no profile.
+    let out = c.ws.ms(&["cluster", "queue", "nosuch"]);
+    assert_eq!(out.code, 2, "{out:?}");
+}
