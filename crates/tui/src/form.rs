@@ -71,6 +71,19 @@ impl Field {
         match &self.kind {
             FieldKind::Param(p) => {
                 let mut h = p.kind.as_str().to_string();
+                if p.kind == ParamType::Multiselect {
+                    h.push_str(&format!(" (comma-separated: {})", p.options.join(", ")));
+                }
+                if p.kind == ParamType::File {
+                    h.push_str(" (←/→ picks a file here");
+                    if !p.extensions.is_empty() {
+                        h.push_str(&format!(": {}", p.extensions.join(", ")));
+                    }
+                    h.push(')');
+                }
+                if p.kind == ParamType::Structure {
+                    h.push_str(" (←/→ picks a structure file here, @FILE)");
+                }
                 if let Some(u) = &p.units {
                     h.push_str(&format!(" [{u}]"));
                 }
@@ -110,6 +123,9 @@ pub struct Form {
     pub preview: Vec<(String, String)>,
     /// Cluster names to choose from.
     pub clusters: Vec<String>,
+    /// Files to pick for file and structure parameters (with the text of
+    /// structure files).
+    pub files: Vec<(String, Option<String>)>,
 }
 
 /// What a key did to the form.
@@ -173,9 +189,56 @@ impl Form {
             errors: BTreeMap::new(),
             preview: Vec::new(),
             clusters,
+            files: Vec::new(),
         };
         f.check();
         f
+    }
+
+    /// The files to pick from for file and structure parameters.
+    pub fn with_files(mut self, files: Vec<(String, Option<String>)>) -> Form {
+        self.files = files;
+        self.check();
+        self
+    }
+
+    /// The files a file or structure field may pick (`←`/`→`).
+    pub fn picks(&self, field: &Field) -> Vec<String> {
+        let FieldKind::Param(p) = &field.kind else {
+            return Vec::new();
+        };
+        match p.kind {
+            ParamType::File => self
+                .files
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| {
+                    p.extensions.is_empty() || p.extensions.iter().any(|e| n.ends_with(e.as_str()))
+                })
+                .collect(),
+            ParamType::Structure => {
+                let ext = p.format.as_deref().unwrap_or("xyz");
+                self.files
+                    .iter()
+                    .filter(|(n, text)| text.is_some() && n.ends_with(&format!(".{ext}")))
+                    .map(|(n, _)| format!("@{n}"))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A structure field's text: `@file` stands for that file's text.
+    fn resolved(&self, text: &str) -> String {
+        match text.strip_prefix('@') {
+            Some(name) => self
+                .files
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, t)| t.clone())
+                .unwrap_or_else(|| text.to_string()),
+            None => text.to_string(),
+        }
     }
 
     /// The fields shown: a parameter whose `depends_on` is not met is
@@ -211,6 +274,8 @@ impl Form {
             if let FieldKind::Param(p) = &f.kind {
                 let text = if f.sweep {
                     sweep_values(&f.text).into_iter().next().unwrap_or_default()
+                } else if p.kind == ParamType::Structure {
+                    self.resolved(&f.text)
                 } else {
                     f.text.clone()
                 };
@@ -345,15 +410,20 @@ impl Form {
                 self.at = shown[pos + 1];
             }
             KeyCode::Left | KeyCode::Right => {
+                let picks = self.picks(&self.fields[self.at]);
                 let f = &mut self.fields[self.at];
-                let opts = f.options(&self.clusters);
+                let mut opts = f.options(&self.clusters);
+                if opts.is_empty() {
+                    opts = picks;
+                }
                 if !opts.is_empty() && !f.sweep {
-                    let i = opts.iter().position(|o| *o == f.text).unwrap_or(0);
                     let n = opts.len();
-                    let next = if key.code == KeyCode::Right {
-                        (i + 1) % n
-                    } else {
-                        (i + n - 1) % n
+                    let right = key.code == KeyCode::Right;
+                    let next = match opts.iter().position(|o| *o == f.text) {
+                        Some(i) if right => (i + 1) % n,
+                        Some(i) => (i + n - 1) % n,
+                        None if right => 0,
+                        None => n - 1,
                     };
                     f.text = opts[next].clone();
                 }
@@ -389,11 +459,20 @@ impl Form {
         for k in sweep.keys() {
             params.remove(k);
         }
+        // A file parameter names a file the task needs: it becomes an input.
+        let inputs: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|f| matches!(&f.kind, FieldKind::Param(p) if p.kind == ParamType::File))
+            .filter(|f| !f.text.is_empty())
+            .map(|f| f.text.clone())
+            .collect();
         Outcome::Submit(TaskDraft {
             id: get(|k| matches!(k, FieldKind::Id)),
             template: self.template.name().to_string(),
             params,
             sweep,
+            inputs,
             cluster: (operator == "slurm").then(|| get(|k| matches!(k, FieldKind::Cluster))),
             operator,
             cores: get(|k| matches!(k, FieldKind::Cores)).parse().unwrap_or(1),
@@ -438,6 +517,7 @@ fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
+        Value::Array(a) => a.iter().map(text_of).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
 }

@@ -114,6 +114,8 @@ pub enum Action {
     Submit,
     /// Sweep the focused parameter.
     Sweep,
+    /// Delete the run (after a question naming what goes).
+    Delete,
     /// Quit.
     Quit,
 }
@@ -274,6 +276,12 @@ pub const BINDINGS: &[Binding] = &[
         Action::Sort,
         &[Screen::Tasks],
         "sort by the next column",
+    ),
+    key(
+        'x',
+        Action::Delete,
+        &[Screen::Runs],
+        "delete the run (asks, naming what goes)",
     ),
     key('q', Action::Quit, ANY, "quit"),
     code(KeyCode::Up, Action::Up, FORM, "previous field"),

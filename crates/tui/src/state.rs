@@ -74,6 +74,14 @@ pub enum Bulk {
     Cancel,
     /// Retry.
     Retry,
+    /// Delete the run: its live jobs cancelled, its remote directories and
+    /// its directory removed (the summary says what goes).
+    DeleteRun {
+        /// The run directory.
+        dir: PathBuf,
+        /// What goes, as the dry run found it.
+        summary: String,
+    },
     /// Restart from each task's checkpoint, with a new walltime or cores
     /// if given.
     Restart {
@@ -90,6 +98,7 @@ impl Bulk {
             Bulk::Cancel => "cancel",
             Bulk::Retry => "retry",
             Bulk::Restart { .. } => "restart",
+            Bulk::DeleteRun { .. } => "delete",
         }
     }
 }
@@ -148,6 +157,8 @@ pub enum Command {
     Files(PathBuf, String),
     /// Open a master connection to a cluster (the terminal is handed over).
     Connect(String),
+    /// Find what deleting a run would remove (a dry run).
+    PlanDelete(PathBuf),
     /// List the templates.
     Templates,
     /// Load a template for the form.
@@ -195,10 +206,14 @@ pub enum Update {
     Queue(String, Vec<QueueJob>),
     /// A task's files: name and size.
     Files(String, Vec<(String, u64)>),
+    /// What deleting a run would remove.
+    DeletePlan(PathBuf, String),
     /// The templates.
     Templates(Vec<ListEntry>),
-    /// A template, for the form.
-    Template(Box<Template>),
+    /// A template, for the form, and the files the user may pick for its
+    /// file and structure parameters (relative to where the TUI runs; the
+    /// text of small structure files, for checking).
+    Template(Box<Template>, Vec<(String, Option<String>)>),
     /// A run made from the form.
     Created(PathBuf),
     /// Something to tell the user.
@@ -534,6 +549,14 @@ impl App {
                 vec![Command::Templates, Command::Clusters]
             }
             Action::Choose | Action::Submit | Action::Sweep => Vec::new(),
+            Action::Delete => match self.runs.get(self.runs_at) {
+                Some(r) => {
+                    self.message =
+                        Some((format!("finding what deleting {} removes…", r.id), false));
+                    vec![Command::PlanDelete(r.dir.clone())]
+                }
+                None => Vec::new(),
+            },
             Action::Dag => {
                 let Some(r) = &self.run else {
                     return Vec::new();
@@ -670,6 +693,14 @@ impl App {
             },
             Modal::Confirm { bulk, tasks } => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    if let Bulk::DeleteRun { dir, .. } = &bulk {
+                        self.message = Some(("deleting…".into(), false));
+                        return vec![Command::Act {
+                            run: dir.clone(),
+                            bulk: bulk.clone(),
+                            tasks,
+                        }];
+                    }
                     let Some(r) = &self.run else {
                         return Vec::new();
                     };
@@ -1003,13 +1034,27 @@ impl App {
                 self.clusters = c;
                 self.clusters_at = self.clusters_at.min(self.clusters.len().saturating_sub(1));
             }
+            Update::DeletePlan(dir, summary) => {
+                if self.screen() == Screen::Runs {
+                    let id = self
+                        .runs
+                        .iter()
+                        .find(|r| r.dir == dir)
+                        .map_or_else(|| dir.display().to_string(), |r| r.id.clone());
+                    self.message = None;
+                    self.modal = Some(Modal::Confirm {
+                        bulk: Bulk::DeleteRun { dir, summary },
+                        tasks: vec![id],
+                    });
+                }
+            }
             Update::Templates(t) => {
                 self.templates = t.into_iter().filter(|t| t.error.is_none()).collect();
             }
-            Update::Template(t) => {
+            Update::Template(t, files) => {
                 if self.screen() == Screen::Pick {
                     let names = self.clusters.iter().map(|c| c.name.clone()).collect();
-                    self.form = Some(Form::new(*t, names));
+                    self.form = Some(Form::new(*t, names).with_files(files));
                     self.stack.push(Screen::New);
                 }
             }
@@ -1067,6 +1112,9 @@ impl App {
                 }
             }
             Bulk::Retry => String::new(),
+            Bulk::DeleteRun { summary, .. } => {
+                return format!("delete run {named}: {summary}? y/n");
+            }
         };
         format!("{} {} task(s): {named}{how}? y/n", bulk.verb(), tasks.len())
     }

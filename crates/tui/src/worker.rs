@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use matterstack_core::app::delete::DeleteOptions;
 use matterstack_core::app::driver::DriverHandle;
 use matterstack_core::app::live::LiveRun;
 use matterstack_core::app::overrides::Overrides;
@@ -104,6 +105,43 @@ fn files(run: &Path, task: &str) -> Vec<(String, u64)> {
                 }
             } else {
                 out.push((rel, meta.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Files under `root` (two levels, no hidden ones, no `runs/`) the form
+/// may pick, with the text of small structure files.
+fn pickable(root: &Path) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "runs" {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .map(|p| p.display().to_string())
+                .unwrap_or(name.clone());
+            if meta.is_dir() && depth < 1 {
+                stack.push((e.path(), depth + 1));
+            } else if meta.is_file() && out.len() < 2_000 {
+                let structure = [".xyz", ".pdb", ".cif"].iter().any(|x| name.ends_with(x));
+                let text = (structure && meta.len() <= 1 << 20)
+                    .then(|| std::fs::read_to_string(e.path()).ok())
+                    .flatten();
+                out.push((rel, text));
             }
         }
     }
@@ -216,9 +254,37 @@ fn run_command(
             }
         }
         Command::Files(run, task) => vec![Update::Files(task.clone(), files(&run, &task))],
+        Command::PlanDelete(dir) => {
+            let plan = Run::open(&dir).and_then(|r| {
+                r.delete(DeleteOptions {
+                    remote: true,
+                    dry_run: true,
+                })
+            });
+            match plan {
+                Ok(p) => {
+                    let remote: usize = p.remote.values().map(|r| r.removed.len()).sum();
+                    let mut parts = vec![format!("its directory {}", p.dir.display())];
+                    if !p.cancelled.is_empty() {
+                        parts.push(format!(
+                            "{} live task(s) cancelled (scancel for cluster jobs)",
+                            p.cancelled.len()
+                        ));
+                    }
+                    if remote > 0 {
+                        parts.push(format!(
+                            "{remote} remote director(ies) on {}",
+                            p.remote.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    vec![Update::DeletePlan(dir, parts.join("; "))]
+                }
+                Err(e) => err(e),
+            }
+        }
         Command::Templates => vec![Update::Templates(templates::list(Some(Path::new("."))))],
         Command::Template(name) => match templates::find(&name, Some(Path::new("."))) {
-            Ok(t) => vec![Update::Template(Box::new(t))],
+            Ok(t) => vec![Update::Template(Box::new(t), pickable(Path::new(".")))],
             Err(e) => err(e),
         },
         Command::Create(draft) => {
@@ -230,6 +296,32 @@ fn run_command(
                     }
                     vec![Update::Created(run)]
                 }
+                Err(e) => err(e),
+            }
+        }
+        Command::Act {
+            run,
+            bulk: Bulk::DeleteRun { .. },
+            ..
+        } => {
+            runs.remove(&run);
+            if let Some(d) = &scope.driver {
+                d.remove(run.clone());
+            }
+            if open.as_ref().is_some_and(|(d, _)| *d == run) {
+                *open = None;
+            }
+            let done = Run::open(&run).and_then(|r| {
+                r.delete(DeleteOptions {
+                    remote: true,
+                    dry_run: false,
+                })
+            });
+            match done {
+                Ok(rep) => vec![
+                    Update::Info(format!("deleted run {}", rep.run)),
+                    list(scope),
+                ],
                 Err(e) => err(e),
             }
         }
@@ -246,6 +338,7 @@ fn run_command(
                     .iter()
                     .try_for_each(|t| r.retry(t, &Overrides::default()).map(|_| ()))
                     .map(|()| format!("{} task(s) will run again", tasks.len())),
+                Bulk::DeleteRun { .. } => Ok(String::new()),
                 Bulk::Restart { walltime, cores } => {
                     let o = Overrides {
                         walltime: walltime.clone(),

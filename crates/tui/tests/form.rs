@@ -123,6 +123,7 @@ fn a_draft_becomes_a_workspace_and_a_run_that_init_accepts() {
         template: "psi4/energy".into(),
         params,
         sweep: Default::default(),
+        inputs: Vec::new(),
         operator: "local".into(),
         cluster: None,
         cores: 2,
@@ -185,4 +186,39 @@ fn a_swept_parameter_makes_one_task_per_value_each_checked() {
         ids.iter().all(|i| i.starts_with("energy.maxiter-")),
         "{ids:?}"
     );
+}
+
+#[test]
+fn structure_and_file_parameters_pick_files_where_the_tui_runs() {
+    let water = "3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n";
+    let files = vec![
+        ("bad.xyz".to_string(), Some("not a structure".to_string())),
+        ("conf.gro".to_string(), None),
+        ("topol.top".to_string(), None),
+        ("water.xyz".to_string(), Some(water.to_string())),
+    ];
+    let mut f = Form::new(builtin("psi4/energy").unwrap(), vec![]).with_files(files.clone());
+    focus(&mut f, "Molecule");
+    key(&mut f, KeyCode::Right);
+    assert_eq!(f.fields[f.at].text, "@bad.xyz");
+    assert!(f.errors.contains_key("Molecule"), "{:?}", f.errors);
+    key(&mut f, KeyCode::Right);
+    assert_eq!(f.fields[f.at].text, "@water.xyz");
+    assert!(f.errors.is_empty(), "{:?}", f.errors);
+    assert!(
+        f.preview.iter().any(|(_, t)| t.contains("0.757")),
+        "the preview holds the picked file's atoms: {:?}",
+        f.preview
+    );
+    // A file parameter offers the files with its extensions and becomes an
+    // input of the task.
+    let mut f = Form::new(builtin("gromacs/em").unwrap(), vec![]).with_files(files);
+    focus(&mut f, "topology");
+    key(&mut f, KeyCode::Right);
+    assert_eq!(f.fields[f.at].text, "topol.top");
+    let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let Outcome::Submit(draft) = f.key(ctrl_s) else {
+        panic!("{:?}", f.errors)
+    };
+    assert_eq!(draft.inputs, ["conf.gro", "topol.top"]);
 }

@@ -383,9 +383,10 @@ fn every_screen_renders() {
     snap("new_pick", &app);
     let cmds = code(&mut app, KeyCode::Enter);
     assert_eq!(cmds, [Command::Template("psi4/energy".into())]);
-    app.update(Update::Template(Box::new(
-        matterstack_templates::builtin("psi4/energy").unwrap(),
-    )));
+    app.update(Update::Template(
+        Box::new(matterstack_templates::builtin("psi4/energy").unwrap()),
+        Vec::new(),
+    ));
     snap("new_form", &app);
     for _ in 0..8 {
         code(&mut app, KeyCode::Down);

@@ -129,6 +129,11 @@ impl DriverHandle {
         let _ = self.tx.send(Msg::Add(dir));
     }
 
+    /// Stops driving the run in `dir` (it is about to be deleted).
+    pub fn remove(&self, dir: PathBuf) {
+        let _ = self.tx.send(Msg::Remove(dir));
+    }
+
     /// Makes [`Driver::drive`] return once the steps in progress end.
     pub fn stop(&self) {
         let _ = self.tx.send(Msg::Stop);
@@ -139,6 +144,7 @@ enum Msg {
     Stepped(usize, Box<Run>, Result<Option<TickReport>>),
     Exited(usize),
     Add(PathBuf),
+    Remove(PathBuf),
     Stop,
 }
 
@@ -151,6 +157,8 @@ struct Slot {
     due: bool,
     again: bool,
     stopped: bool,
+    /// Removed: never stepped again.
+    gone: bool,
 }
 
 impl Slot {
@@ -228,6 +236,7 @@ impl Driver {
             due: true,
             again: false,
             stopped: false,
+            gone: false,
         });
         Ok(())
     }
@@ -265,7 +274,7 @@ impl Driver {
                 tracing::debug!(target: "matterstack::driver", pass, runs = self.slots.len(), "pass");
                 passes += 1;
                 for s in &mut self.slots {
-                    if self.opts.forever || !s.stopped {
+                    if !s.gone && (self.opts.forever || !s.stopped) {
                         s.due = true;
                     }
                 }
@@ -307,6 +316,14 @@ impl Driver {
                         });
                     }
                 }
+                Msg::Remove(dir) => {
+                    let dir = dir.canonicalize().unwrap_or(dir);
+                    for s in self.slots.iter_mut().filter(|s| s.view.dir == dir) {
+                        s.gone = true;
+                        s.stopped = true;
+                        s.due = false;
+                    }
+                }
                 Msg::Stop => stopping = true,
             }
             let now_links = link::views();
@@ -333,7 +350,7 @@ impl Driver {
         let mut order: Vec<usize> = (0..self.slots.len())
             .filter(|i| {
                 let s = &self.slots[*i];
-                s.due && !s.stepping()
+                s.due && !s.stepping() && !s.gone
             })
             .collect();
         order.sort_by_key(|i| {
@@ -453,6 +470,9 @@ impl Driver {
         };
         if slot.stopped && !was_stopped {
             on_event(DriverEvent::Stopped { run: &slot.view });
+        }
+        if slot.gone {
+            slot.stopped = true;
         }
         if slot.again && !slot.stopped {
             slot.due = true;

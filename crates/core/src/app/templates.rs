@@ -67,6 +67,9 @@ pub struct TaskDraft {
     pub params: Map<String, Value>,
     /// Swept parameters: one task per combination of their values.
     pub sweep: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Files the task needs (relative to where the draft was made; copied
+    /// into the new workspace).
+    pub inputs: Vec<String>,
     /// `local` or `slurm`.
     pub operator: String,
     /// The cluster, for `slurm`.
@@ -93,6 +96,10 @@ impl TaskDraft {
         if let Some(w) = &self.walltime {
             t.insert("walltime".into(), w.clone().into());
         }
+        if !self.inputs.is_empty() {
+            let names: Vec<toml::Value> = self.inputs.iter().map(|i| i.clone().into()).collect();
+            t.insert("inputs".into(), toml::Value::Array(names));
+        }
         let mut params = toml::Table::new();
         for (k, v) in &self.params {
             if let Ok(v) = toml::Value::try_from(v) {
@@ -118,9 +125,10 @@ impl TaskDraft {
 }
 
 /// Makes a new workspace `<parent>/<draft id>-<n>/` holding the draft as
-/// its one task (and a copy of `clusters`, the profiles it may use), then a
-/// run from it; returns the run directory. Nothing is left behind when
-/// `init` refuses the task: its messages are the ones `init` gives.
+/// its one task (with copies of its input files from `parent`, and of
+/// `clusters`, the profiles it may use), then a run from it; returns the
+/// run directory. Nothing is left behind when `init` refuses the task: its
+/// messages are the ones `init` gives.
 ///
 /// Fails with a user error naming what is wrong with the task.
 pub fn new_run(
@@ -139,6 +147,15 @@ pub fn new_run(
     std::fs::create_dir_all(&ws).map_err(|e| Error::io("create", &ws, e))?;
     let made = (|| {
         crate::atomic::write(&ws.join(super::init::WORKSPACE_FILE), &draft.to_toml())?;
+        for input in &draft.inputs {
+            let from = crate::files::regular_file_in(parent, input)
+                .map_err(|e| Error::Input(format!("inputs: \"{input}\": {e}")))?;
+            let to = ws.join(input);
+            if let Some(d) = to.parent() {
+                std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
+            }
+            std::fs::copy(&from, &to).map_err(|e| Error::io("copy", &from, e))?;
+        }
         if let Some(c) = clusters.filter(|c| c.is_file()) {
             let text = std::fs::read_to_string(c).map_err(|e| Error::io("read", c, e))?;
             crate::atomic::write_private(&ws.join(super::clusters::CLUSTERS_FILE), &text)?;
