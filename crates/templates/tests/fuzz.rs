@@ -134,7 +134,10 @@ fn output_target(program: &'static str) {
 
 #[test]
 fn fuzz_every_program_has_a_target() {
-    assert_eq!(PROGRAMS, ["crystal", "gromacs", "namd", "psi4", "xtb"]);
+    assert_eq!(
+        PROGRAMS,
+        ["crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"]
+    );
 }
 
 #[test]
@@ -148,6 +151,11 @@ fn fuzz_parser_gromacs() {
 }
 
 #[test]
+fn fuzz_parser_lammps() {
+    output_target("lammps");
+}
+
+#[test]
 fn fuzz_parser_namd() {
     output_target("namd");
 }
@@ -155,6 +163,11 @@ fn fuzz_parser_namd() {
 #[test]
 fn fuzz_parser_psi4() {
     output_target("psi4");
+}
+
+#[test]
+fn fuzz_parser_qe() {
+    output_target("qe");
 }
 
 #[test]

@@ -11,12 +11,14 @@ use serde_json::Value;
 
 pub mod crystal;
 pub mod gromacs;
+pub mod lammps;
 pub mod namd;
 pub mod psi4;
+pub mod qe;
 pub mod xtb;
 
 /// Programs with a parser (the names used in `template.toml`'s `parser`).
-pub const PROGRAMS: &[&str] = &["crystal", "gromacs", "namd", "psi4", "xtb"];
+pub const PROGRAMS: &[&str] = &["crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"];
 
 /// What a parser found in one output file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,7 +31,8 @@ pub struct ParsedOutput {
     /// The final energy of the calculation, in `energy_unit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_energy: Option<f64>,
-    /// `hartree`, `kJ/mol` or `kcal/mol`.
+    /// `hartree`, `kJ/mol`, `kcal/mol`, `Ry` (Quantum ESPRESSO), `eV` or
+    /// `epsilon` (LAMMPS lj units), as the program reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_unit: Option<String>,
     /// Whether the SCF / optimisation / minimisation converged, when the output says.
@@ -141,8 +144,10 @@ pub fn parser_for(program: &str) -> Option<Parser> {
     match program {
         "crystal" => Some(crystal::parse),
         "gromacs" => Some(gromacs::parse),
+        "lammps" => Some(lammps::parse),
         "namd" => Some(namd::parse),
         "psi4" => Some(psi4::parse),
+        "qe" => Some(qe::parse),
         "xtb" => Some(xtb::parse),
         _ => None,
     }
