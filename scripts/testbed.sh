@@ -37,6 +37,8 @@ install_packages() {
   command -v xtb >/dev/null || pkgs+=(xtb)
   command -v nwchem >/dev/null || pkgs+=(nwchem)
   command -v gmx >/dev/null || pkgs+=(gromacs)
+  command -v lmp >/dev/null || pkgs+=(lammps)
+  command -v pw.x >/dev/null || pkgs+=(quantum-espresso)   # ld1.x makes the tests' pseudopotentials
   python3 -c 'import ensurepip' 2>/dev/null || pkgs+=(python3-venv)   # the pyscf venv
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "testbed: installing ${pkgs[*]}"
