@@ -136,8 +136,13 @@ fn output_target(program: &'static str) {
 fn fuzz_every_program_has_a_target() {
     assert_eq!(
         PROGRAMS,
-        ["crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"]
+        ["cp2k", "crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"]
     );
+}
+
+#[test]
+fn fuzz_parser_cp2k() {
+    output_target("cp2k");
 }
 
 #[test]

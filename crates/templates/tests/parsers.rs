@@ -499,3 +499,73 @@ fn qe_stopped_at_max_seconds_then_restarted_in_the_same_output() {
     let half = parse_output("qe", &text[..text.len() / 2]).unwrap();
     assert!(half.partial && half.error.is_none() && half.final_energy.is_some());
 }
+
+#[test]
+fn cp2k_energy_of_water() {
+    let o = parse("cp2k", "cp2k/energy.out");
+    // " ENERGY| Total FORCE_EVAL ( QS ) energy [a.u.]:              -17.218978305118462"
+    assert_eq!(o.final_energy, Some(-17.218978305118462));
+    assert_eq!(o.energy_unit.as_deref(), Some("hartree"));
+    assert_eq!(o.version.as_deref(), Some("2023.1"));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination && !o.partial);
+    assert_eq!(o.error, None);
+    // " CP2K                                 1  1.0    0.007    0.007    1.995    1.995"
+    assert_eq!(o.wall_time_s, Some(1.995));
+    assert_eq!(o.values["scf_steps"], json!(11));
+    let scf = &o.series["scf"];
+    assert_eq!(
+        scf.columns,
+        ["iteration", "energy", "delta_e", "convergence"]
+    );
+    assert_eq!(scf.rows.len(), 11);
+    assert!((scf.rows.last().unwrap()[1] - -17.218978305118462).abs() < 1e-9);
+}
+
+#[test]
+fn cp2k_geometry_optimisation_of_water() {
+    let o = parse("cp2k", "cp2k/geo_opt.out");
+    // the energy re-evaluated at the minimum (the last ENERGY| line)
+    assert_eq!(o.final_energy, Some(-17.219308686926297));
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.values["initial_energy"], json!(-17.2000809349));
+    assert_eq!(o.values["geo_steps"], json!(7));
+    assert_eq!(o.values["max_gradient"], json!(5.5067e-06));
+    let geo = &o.series["geo_opt"];
+    assert_eq!(geo.columns, ["step", "energy", "max_gradient"]);
+    assert_eq!(geo.rows.len(), 7);
+    assert_eq!(geo.rows[0], [1.0, -17.2158900623, 0.0328020031]);
+}
+
+#[test]
+fn cp2k_abort_box_is_the_reason() {
+    let o = parse("cp2k", "cp2k/odd_electrons.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("CP2K: Use the LSD option for an odd number of electrons (at qs_environment.F:1375)")
+    );
+    assert!(!o.normal_termination && !o.partial);
+}
+
+#[test]
+fn cp2k_stopped_at_walltime_or_killed_then_restarted() {
+    let o = parse("cp2k", "cp2k/geo_opt_walltime_stopped.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("CP2K: SCF run terminated - exceeded requested execution time: 4.000 seconds (GLOBAL WALLTIME); `matterstack restart` continues from the restart file")
+    );
+    assert!(o.normal_termination, "CP2K ended normally, but unfinished");
+    // Killed after step 1, then continued from cp2k-1.restart into the same output.
+    let text = data("cp2k/geo_opt_killed_restarted.out");
+    let second = text
+        .rfind(" **** **** ******  **  PROGRAM STARTED AT")
+        .unwrap();
+    let killed = parse_output("cp2k", &text[..second]).unwrap();
+    assert!(killed.partial && killed.error.is_none());
+    let o = parse_output("cp2k", &text).unwrap();
+    assert!(o.normal_termination && !o.partial && o.error.is_none());
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.final_energy, Some(-17.219308647567132));
+    let steps: Vec<f64> = o.series["geo_opt"].rows.iter().map(|r| r[0]).collect();
+    assert_eq!(steps, [1.0, 2.0, 3.0, 4.0, 5.0]);
+}

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod cp2k;
 pub mod crystal;
 pub mod gromacs;
 pub mod lammps;
@@ -18,7 +19,9 @@ pub mod qe;
 pub mod xtb;
 
 /// Programs with a parser (the names used in `template.toml`'s `parser`).
-pub const PROGRAMS: &[&str] = &["crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"];
+pub const PROGRAMS: &[&str] = &[
+    "cp2k", "crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb",
+];
 
 /// What a parser found in one output file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -142,6 +145,7 @@ pub type Parser = fn(&str) -> ParsedOutput;
 /// The parser for `program` (one of [`PROGRAMS`]), or `None`.
 pub fn parser_for(program: &str) -> Option<Parser> {
     match program {
+        "cp2k" => Some(cp2k::parse),
         "crystal" => Some(crystal::parse),
         "gromacs" => Some(gromacs::parse),
         "lammps" => Some(lammps::parse),
