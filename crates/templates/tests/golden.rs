@@ -171,6 +171,29 @@ fn extra_cases() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             vec!["tc_groups=Protein Non-Protein", "position_restraints=false"],
         ),
         (
+            "cp2k/energy",
+            "isolated_radical",
+            vec![
+                "molecule=2\nOH radical\nO 0.0 0.0 0.0\nH 0.0 0.0 0.97",
+                "multiplicity=2",
+                "periodic=NONE",
+                "cell=10.0 10.0 10.0",
+                "functional=BLYP",
+                "threads=4",
+            ],
+        ),
+        (
+            "cp2k/geo_opt",
+            "restartable_mpi",
+            vec![
+                "walltime_seconds=3500",
+                "project=water",
+                "launcher=mpirun",
+                "processes=4",
+                "optimizer=LBFGS",
+            ],
+        ),
+        (
             "lammps/nvt",
             "from_data_real_units",
             vec![
@@ -406,7 +429,7 @@ fn every_template_matches_its_golden_files() {
         check(name, case, &r, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(seen.len() >= 25, "{seen:?}");
+    assert!(seen.len() >= 27, "{seen:?}");
 }
 
 #[test]
@@ -484,6 +507,8 @@ fn every_parameter_has_help_and_every_template_a_parser_or_scheduler() {
 fn the_shipped_library_is_complete() {
     let names = builtin_names();
     for expected in [
+        "cp2k/energy",
+        "cp2k/geo_opt",
         "crystal/bands",
         "crystal/dos",
         "crystal/freq",

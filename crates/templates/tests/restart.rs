@@ -415,3 +415,49 @@ fn the_qe_restart_input_is_the_input_with_restart_mode_restart() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn the_cp2k_restart_input_is_the_input_plus_ext_restart() {
+    for args in [
+        vec!["project=water"],
+        vec!["launcher=srun", "walltime_seconds=600", "multiplicity=3"],
+    ] {
+        let r = render("cp2k/geo_opt", &args);
+        let project = if args.contains(&"project=water") {
+            "water"
+        } else {
+            "cp2k"
+        };
+        assert_eq!(r.checkpoint, [format!("{project}-1.restart")]);
+        let cmd = r.restart_command.as_deref().unwrap();
+        assert!(cmd.ends_with("-i restart.inp -o geo_opt.out"), "{cmd}");
+        assert_eq!(
+            cmd.replace("restart.inp", "geo_opt.inp"),
+            r.command,
+            "the same launcher and output file"
+        );
+        let input: Vec<&str> = r.files["geo_opt.inp"].lines().collect();
+        let restart: Vec<&str> = r.files["restart.inp"].lines().collect();
+        // Two comment lines instead of one, then the input line for line,
+        // then the EXT_RESTART section naming the restart file.
+        assert!(restart[0].starts_with('!') && restart[1].starts_with('!'));
+        assert_eq!(restart[2..restart.len() - 3], input[1..], "{args:?}");
+        assert_eq!(
+            restart[restart.len() - 3..],
+            [
+                "&EXT_RESTART",
+                &format!("  RESTART_FILE_NAME {project}-1.restart"),
+                "&END EXT_RESTART"
+            ]
+        );
+        // The OpenMP threads are set for both.
+        assert_eq!(r.setup.len(), 1);
+        assert!(r
+            .restart_shell_command()
+            .unwrap()
+            .starts_with("export OMP_NUM_THREADS="));
+    }
+    // A single point has nothing to continue.
+    let e = render("cp2k/energy", &[]);
+    assert!(e.checkpoint.is_empty() && e.restart_command.is_none());
+}
