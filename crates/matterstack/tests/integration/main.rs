@@ -6,6 +6,7 @@ mod bad_input;
 mod boundary_files;
 mod chains;
 mod cli;
+mod cp2k;
 mod crash;
 mod events;
 mod evidence;
