@@ -255,3 +255,25 @@ fn a_cp2k_energy_runs_on_slurm_with_the_energy_cp2k_printed() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn bad_cp2k_template_values_are_refused_at_init_naming_the_parameter() {
+    for (params, needle) in [
+        ("{ functional = \"B3LYP\" }", "did you mean `BLYP`?"),
+        ("{ cell = \"6 6\" }", "'cell'"),
+        ("{ multiplicity = 0 }", "'multiplicity'"),
+        ("{ molecule = \"not a molecule\" }", "params.molecule"),
+    ] {
+        let ws = Workspace::new(&format!(
+            "[[tasks]]\nid = \"e\"\ntemplate = \"cp2k/energy\"\nparams = {params}\n"
+        ));
+        let out = ws.ms(&["init", "."]);
+        assert_eq!(out.code, 2, "{params}: {out:?}");
+        assert!(
+            out.stderr.contains("task \"e\"") && out.stderr.contains(needle),
+            "{params}: {}",
+            out.stderr
+        );
+        assert!(!ws.runs_dir_exists());
+    }
+}

@@ -334,3 +334,31 @@ outputs = ["nvt.log", "nvt.data"]
     // The restart file came back with the outputs, ready for a restart.
     assert!(run.join("tasks/nvt/nvt.restart").is_file());
 }
+
+#[test]
+fn bad_lammps_template_values_are_refused_at_init_naming_the_parameter() {
+    for (params, needle) in [
+        (
+            "{ system = \"data\" }",
+            "'data_file': missing required file value",
+        ),
+        ("{ units = \"si\" }", "'units': value \"si\" is not one of"),
+        ("{ nsteps = 0 }", "'nsteps'"),
+        (
+            "{ pair_style = \"lj/cut 2.5; shell rm x\" }",
+            "'pair_style'",
+        ),
+    ] {
+        let ws = Workspace::new(&format!(
+            "[[tasks]]\nid = \"md\"\ntemplate = \"lammps/nvt\"\nparams = {params}\n"
+        ));
+        let out = ws.ms(&["init", "."]);
+        assert_eq!(out.code, 2, "{params}: {out:?}");
+        assert!(
+            out.stderr.contains("task \"md\"") && out.stderr.contains(needle),
+            "{params}: {}",
+            out.stderr
+        );
+        assert!(!ws.runs_dir_exists());
+    }
+}

@@ -346,3 +346,28 @@ fn a_qe_scf_runs_on_slurm_with_the_energy_pw_x_printed() {
         .join("tasks/scf/out/pwscf.save/charge-density.dat")
         .is_file());
 }
+
+#[test]
+fn bad_qe_template_values_are_refused_at_init_naming_the_parameter() {
+    for (params, needle) in [
+        (
+            "{ kpoints = \"4 4\" }",
+            "'kpoints': \"4 4\" is not three numbers",
+        ),
+        ("{ ibrav = 0 }", "'cell_parameters': missing required"),
+        ("{ ecutwfc = 0.5 }", "'ecutwfc'"),
+        ("{ prefix = \"../si\" }", "'prefix'"),
+    ] {
+        let ws = Workspace::new(&format!(
+            "[[tasks]]\nid = \"scf\"\ntemplate = \"qe/scf\"\nparams = {params}\n"
+        ));
+        let out = ws.ms(&["init", "."]);
+        assert_eq!(out.code, 2, "{params}: {out:?}");
+        assert!(
+            out.stderr.contains("task \"scf\"") && out.stderr.contains(needle),
+            "{params}: {}",
+            out.stderr
+        );
+        assert!(!ws.runs_dir_exists());
+    }
+}
