@@ -45,7 +45,7 @@ const SI_LD1: &str = " &input
 3P  2  1  2.00  0.00  2.40  2.40
 ";
 
-pub const SI_UPF: &str = "Si.pbe-tm.UPF";
+const SI_UPF: &str = "Si.pbe-tm.UPF";
 
 fn si_pseudopotential(dir: &Path) {
     need("ld1.x");
