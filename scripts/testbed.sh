@@ -37,6 +37,10 @@ install_packages() {
   command -v xtb >/dev/null || pkgs+=(xtb)
   command -v nwchem >/dev/null || pkgs+=(nwchem)
   command -v gmx >/dev/null || pkgs+=(gromacs)
+  command -v lmp >/dev/null || pkgs+=(lammps)
+  command -v pw.x >/dev/null || pkgs+=(quantum-espresso)   # ld1.x makes the tests' pseudopotentials
+  command -v cp2k >/dev/null || pkgs+=(cp2k)
+  [ -f /usr/share/cp2k/GTH_POTENTIALS ] || pkgs+=(cp2k-data)   # basis sets and GTH potentials
   python3 -c 'import ensurepip' 2>/dev/null || pkgs+=(python3-venv)   # the pyscf venv
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "testbed: installing ${pkgs[*]}"

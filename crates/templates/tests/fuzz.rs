@@ -134,7 +134,15 @@ fn output_target(program: &'static str) {
 
 #[test]
 fn fuzz_every_program_has_a_target() {
-    assert_eq!(PROGRAMS, ["crystal", "gromacs", "namd", "psi4", "xtb"]);
+    assert_eq!(
+        PROGRAMS,
+        ["cp2k", "crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb"]
+    );
+}
+
+#[test]
+fn fuzz_parser_cp2k() {
+    output_target("cp2k");
 }
 
 #[test]
@@ -148,6 +156,11 @@ fn fuzz_parser_gromacs() {
 }
 
 #[test]
+fn fuzz_parser_lammps() {
+    output_target("lammps");
+}
+
+#[test]
 fn fuzz_parser_namd() {
     output_target("namd");
 }
@@ -155,6 +168,11 @@ fn fuzz_parser_namd() {
 #[test]
 fn fuzz_parser_psi4() {
     output_target("psi4");
+}
+
+#[test]
+fn fuzz_parser_qe() {
+    output_target("qe");
 }
 
 #[test]

@@ -100,6 +100,10 @@ fn fill_required(t: &Template, m: &mut Map<String, Value>) {
                         "sample{}",
                         p.extensions.first().map(String::as_str).unwrap_or(".dat")
                     ),
+                    // qe: ibrav = 0 (the minimum) needs the lattice vectors.
+                    ParamType::String if p.name == "cell_parameters" => {
+                        "5.0 0.0 0.0\n0.0 5.0 0.0\n0.0 0.0 5.0".to_string()
+                    }
                     _ => panic!("{}: no sample for required {}", t.name(), p.name),
                 };
                 m.insert(p.name.clone(), Value::String(sample));
@@ -165,6 +169,80 @@ fn extra_cases() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "gromacs/nvt",
             "two_groups",
             vec!["tc_groups=Protein Non-Protein", "position_restraints=false"],
+        ),
+        (
+            "cp2k/energy",
+            "isolated_radical",
+            vec![
+                "molecule=2\nOH radical\nO 0.0 0.0 0.0\nH 0.0 0.0 0.97",
+                "multiplicity=2",
+                "periodic=NONE",
+                "cell=10.0 10.0 10.0",
+                "functional=BLYP",
+                "threads=4",
+            ],
+        ),
+        (
+            "cp2k/geo_opt",
+            "restartable_mpi",
+            vec![
+                "walltime_seconds=3500",
+                "project=water",
+                "launcher=mpirun",
+                "processes=4",
+                "optimizer=LBFGS",
+            ],
+        ),
+        (
+            "lammps/nvt",
+            "from_data_real_units",
+            vec![
+                "system=data",
+                "data_file=min.data",
+                "units=real",
+                "atom_style=full",
+                "pair_style=lj/cut/coul/cut 10.0",
+                "pair_coeff=1 1 0.1553 3.166\n2 2 0.0 0.0\n\n1 2 0.0 0.0",
+                "create_velocities=false",
+                "temperature=300",
+                "tdamp=100",
+                "timestep=1.0",
+                "launcher=mpirun",
+                "processes=8",
+            ],
+        ),
+        (
+            "lammps/min",
+            "displaced_srun",
+            vec!["displace=0.05", "seed=7", "launcher=srun", "min_style=fire"],
+        ),
+        (
+            "qe/scf",
+            "ibrav0_metal",
+            vec![
+                "ibrav=0",
+                "cell_parameters=0.0 2.025 2.025\n2.025 0.0 2.025\n2.025 2.025 0.0",
+                "species=Al 26.98 Al.pbe-n-kjpaw_psl.1.0.0.UPF",
+                "positions=Al 0.0 0.0 0.0",
+                "position_units=angstrom",
+                "occupations=smearing",
+                "ecutrho=240",
+                "kpoints=8 8 8",
+                "kpoint_shift=1 1 1",
+                "forces=true",
+                "launcher=mpirun",
+                "processes=4",
+            ],
+        ),
+        (
+            "qe/relax",
+            "restartable",
+            vec![
+                "max_seconds=3000",
+                "prefix=si",
+                "launcher=srun",
+                "nstep=200",
+            ],
         ),
         (
             "crystal/scf",
@@ -351,7 +429,7 @@ fn every_template_matches_its_golden_files() {
         check(name, case, &r, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(seen.len() >= 21, "{seen:?}");
+    assert!(seen.len() >= 27, "{seen:?}");
 }
 
 #[test]
@@ -429,6 +507,8 @@ fn every_parameter_has_help_and_every_template_a_parser_or_scheduler() {
 fn the_shipped_library_is_complete() {
     let names = builtin_names();
     for expected in [
+        "cp2k/energy",
+        "cp2k/geo_opt",
         "crystal/bands",
         "crystal/dos",
         "crystal/freq",
@@ -438,6 +518,8 @@ fn the_shipped_library_is_complete() {
         "gromacs/md",
         "gromacs/npt",
         "gromacs/nvt",
+        "lammps/min",
+        "lammps/nvt",
         "namd/min",
         "namd/npt",
         "namd/nvt",
@@ -447,6 +529,8 @@ fn the_shipped_library_is_complete() {
         "psi4/energy",
         "psi4/gradient",
         "psi4/hessian",
+        "qe/relax",
+        "qe/scf",
         "slurm/job",
         "xtb/opt",
         "xtb/sp",

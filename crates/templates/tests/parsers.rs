@@ -334,3 +334,238 @@ fn xtb_missing_parameter_file() {
         "{e}"
     );
 }
+
+#[test]
+fn lammps_minimisation_from_the_template() {
+    let o = parse("lammps", "lammps/min.log");
+    // "     -1711.51040347782  -1733.98221633896  -1733.98222042045"
+    assert_eq!(o.final_energy, Some(-1733.98222042045));
+    assert_eq!(o.energy_unit.as_deref(), Some("epsilon"));
+    assert_eq!(o.version.as_deref(), Some("29 Sep 2021 - Update 2"));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination && !o.partial);
+    assert_eq!(o.error, None);
+    assert_eq!(o.wall_time_s, Some(0.0));
+    assert_eq!(o.values["stopping_criterion"], json!("energy tolerance"));
+    assert_eq!(o.values["energy_initial"], json!(-1711.51040347782));
+    assert_eq!(o.values["iterations"], json!(13));
+    assert_eq!(o.values["force_evaluations"], json!(26));
+    assert_eq!(o.values["atoms"], json!(256));
+    assert_eq!(o.values["loop_time_s"], json!(0.00336418));
+    let min = &o.series["min"];
+    assert_eq!(
+        min.columns,
+        ["step", "potential", "kinetic", "total", "pressure", "fnorm"]
+    );
+    assert_eq!(min.rows.first().unwrap()[..2], [0.0, -1711.5104]);
+    assert_eq!(min.rows.last().unwrap()[..2], [13.0, -1733.9822]);
+    assert!(!o.series.contains_key("md"));
+}
+
+#[test]
+fn lammps_nvt_cut_after_step_500_and_continued_from_its_restart_file() {
+    let o = parse("lammps", "lammps/nvt_restarted.log");
+    // the last thermo line: "    1000    1.6107336   -528.72684    258.52274    -270.2041    4.9773474"
+    assert_eq!(o.final_energy, Some(-528.72684));
+    assert!(o.normal_termination && !o.partial);
+    assert_eq!(o.values["final_step"], json!(1000));
+    assert_eq!(o.values["thermo"]["Temp"], json!(1.6107336));
+    assert_eq!(
+        o.values["timesteps_per_s"].as_f64().map(|v| v > 0.0),
+        Some(true)
+    );
+    let md = &o.series["md"];
+    assert_eq!(
+        md.columns,
+        [
+            "step",
+            "temperature",
+            "potential",
+            "kinetic",
+            "total",
+            "pressure"
+        ]
+    );
+    assert_eq!(md.units[2], "epsilon");
+    // Every step once, although chunk ends and the restart print it twice.
+    let steps: Vec<f64> = md.rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        steps,
+        (0..=10).map(|i| i as f64 * 100.0).collect::<Vec<_>>()
+    );
+    assert_eq!(md.rows[5][2], -508.76274);
+    // The first attempt's part alone: no end, no error, so partial.
+    let text = data("lammps/nvt_restarted.log");
+    let cut = text.find("Reading restart file").unwrap();
+    let first = parse_output("lammps", &text[..cut]).unwrap();
+    assert!(first.partial && !first.normal_termination && first.error.is_none());
+    assert_eq!(first.values["final_step"], json!(500));
+}
+
+#[test]
+fn lammps_error_is_the_reason_in_lammps_words() {
+    let o = parse("lammps", "lammps/pair_style_error.log");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("LAMMPS error: Unrecognized pair style 'lj/cutt' (src/force.cpp:278)")
+    );
+    assert!(!o.normal_termination && !o.partial);
+    assert_eq!(o.final_energy, None);
+    // An error of an earlier attempt is forgotten once a restart reads its file.
+    let text = format!(
+        "{}Reading restart file ...\nTotal wall time: 0:00:01\n",
+        data("lammps/pair_style_error.log")
+    );
+    let o = parse_output("lammps", &text).unwrap();
+    assert_eq!(o.error, None);
+    assert!(o.normal_termination);
+    assert_eq!(o.wall_time_s, Some(1.0));
+}
+
+#[test]
+fn qe_scf_silicon() {
+    let o = parse("qe", "qe/scf.out");
+    // "!    total energy              =     -15.53419804 Ry"
+    assert_eq!(o.final_energy, Some(-15.53419804));
+    assert_eq!(o.energy_unit.as_deref(), Some("Ry"));
+    assert_eq!(
+        o.values["final_energy_ev"],
+        json!(-15.53419804 * parsers::qe::RY_TO_EV)
+    );
+    assert_eq!(o.version.as_deref(), Some("6.7MaX"));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination && !o.partial);
+    // "     PWSCF        :      0.11s CPU      0.11s WALL"
+    assert_eq!((o.cpu_time_s, o.wall_time_s), (Some(0.11), Some(0.11)));
+    assert_eq!(o.values["scf_iterations"], json!(6));
+    assert_eq!(o.values["highest_occupied_ev"], json!(6.7405));
+    let scf = &o.series["scf"];
+    assert_eq!(scf.columns, ["iteration", "energy", "scf_accuracy"]);
+    assert_eq!(scf.rows.len(), 6);
+    assert_eq!(scf.rows.last().unwrap()[1], -15.53419804);
+    assert!(!o.series.contains_key("relax"));
+}
+
+#[test]
+fn qe_relax_silicon() {
+    let o = parse("qe", "qe/relax.out");
+    // "     Final energy   =     -15.5341956018 Ry"
+    assert_eq!(o.final_energy, Some(-15.5341956018));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination);
+    assert_eq!(o.values["bfgs_steps"], json!(3));
+    assert_eq!(o.values["scf_cycles"], json!(4));
+    assert_eq!(o.values["total_force"], json!(0.000124));
+    let relax = &o.series["relax"];
+    assert_eq!(relax.columns, ["step", "energy", "total_force"]);
+    assert_eq!(relax.rows[0], [0.0, -15.53014492, 0.079342]);
+    assert_eq!(relax.rows.len(), 4);
+    // the scf series is the last SCF's
+    assert_eq!(o.series["scf"].rows.len(), 3);
+}
+
+#[test]
+fn qe_error_block_is_the_reason() {
+    let o = parse("qe", "qe/unknown_species.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some(
+            "pw.x: Error in routine read_cards (2): species Xx in ATOMIC_POSITIONS is nonexistent"
+        )
+    );
+    assert!(!o.normal_termination && !o.partial);
+}
+
+#[test]
+fn qe_stopped_at_max_seconds_then_restarted_in_the_same_output() {
+    let o = parse("qe", "qe/relax_max_seconds_stopped.out");
+    let e = o.error.expect("a stop at max_seconds fails the attempt");
+    assert!(
+        e.starts_with("pw.x: Maximum CPU time exceeded (max_seconds = 2"),
+        "{e}"
+    );
+    assert!(o.normal_termination, "pw.x printed JOB DONE");
+    let o = parse("qe", "qe/relax_restarted.out");
+    assert_eq!(o.error, None);
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.final_energy, Some(-15.7249462336));
+    // The relaxation series runs on across the restart.
+    let relax = &o.series["relax"];
+    let steps: Vec<f64> = relax.rows.iter().map(|r| r[0]).collect();
+    assert_eq!(steps, [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(relax.rows[0][2], 0.061432);
+    // A running pw.x: partial, no error.
+    let text = data("qe/relax.out");
+    let half = parse_output("qe", &text[..text.len() / 2]).unwrap();
+    assert!(half.partial && half.error.is_none() && half.final_energy.is_some());
+}
+
+#[test]
+fn cp2k_energy_of_water() {
+    let o = parse("cp2k", "cp2k/energy.out");
+    // " ENERGY| Total FORCE_EVAL ( QS ) energy [a.u.]:              -17.218978305118462"
+    assert_eq!(o.final_energy, Some(-17.218978305118462));
+    assert_eq!(o.energy_unit.as_deref(), Some("hartree"));
+    assert_eq!(o.version.as_deref(), Some("2023.1"));
+    assert_eq!(o.converged, Some(true));
+    assert!(o.normal_termination && !o.partial);
+    assert_eq!(o.error, None);
+    // " CP2K                                 1  1.0    0.007    0.007    1.995    1.995"
+    assert_eq!(o.wall_time_s, Some(1.995));
+    assert_eq!(o.values["scf_steps"], json!(11));
+    let scf = &o.series["scf"];
+    assert_eq!(
+        scf.columns,
+        ["iteration", "energy", "delta_e", "convergence"]
+    );
+    assert_eq!(scf.rows.len(), 11);
+    assert!((scf.rows.last().unwrap()[1] - -17.218978305118462).abs() < 1e-9);
+}
+
+#[test]
+fn cp2k_geometry_optimisation_of_water() {
+    let o = parse("cp2k", "cp2k/geo_opt.out");
+    // the energy re-evaluated at the minimum (the last ENERGY| line)
+    assert_eq!(o.final_energy, Some(-17.219308686926297));
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.values["initial_energy"], json!(-17.2000809349));
+    assert_eq!(o.values["geo_steps"], json!(7));
+    assert_eq!(o.values["max_gradient"], json!(5.5067e-06));
+    let geo = &o.series["geo_opt"];
+    assert_eq!(geo.columns, ["step", "energy", "max_gradient"]);
+    assert_eq!(geo.rows.len(), 7);
+    assert_eq!(geo.rows[0], [1.0, -17.2158900623, 0.0328020031]);
+}
+
+#[test]
+fn cp2k_abort_box_is_the_reason() {
+    let o = parse("cp2k", "cp2k/odd_electrons.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("CP2K: Use the LSD option for an odd number of electrons (at qs_environment.F:1375)")
+    );
+    assert!(!o.normal_termination && !o.partial);
+}
+
+#[test]
+fn cp2k_stopped_at_walltime_or_killed_then_restarted() {
+    let o = parse("cp2k", "cp2k/geo_opt_walltime_stopped.out");
+    assert_eq!(
+        o.error.as_deref(),
+        Some("CP2K: SCF run terminated - exceeded requested execution time: 4.000 seconds (GLOBAL WALLTIME); `matterstack restart` continues from the restart file")
+    );
+    assert!(o.normal_termination, "CP2K ended normally, but unfinished");
+    // Killed after step 1, then continued from cp2k-1.restart into the same output.
+    let text = data("cp2k/geo_opt_killed_restarted.out");
+    let second = text
+        .rfind(" **** **** ******  **  PROGRAM STARTED AT")
+        .unwrap();
+    let killed = parse_output("cp2k", &text[..second]).unwrap();
+    assert!(killed.partial && killed.error.is_none());
+    let o = parse_output("cp2k", &text).unwrap();
+    assert!(o.normal_termination && !o.partial && o.error.is_none());
+    assert_eq!(o.converged, Some(true));
+    assert_eq!(o.final_energy, Some(-17.219308647567132));
+    let steps: Vec<f64> = o.series["geo_opt"].rows.iter().map(|r| r[0]).collect();
+    assert_eq!(steps, [1.0, 2.0, 3.0, 4.0, 5.0]);
+}

@@ -277,3 +277,187 @@ fn bad_restart_declarations_are_refused_with_the_field_named() {
         "{e}"
     );
 }
+
+#[test]
+fn the_lammps_restart_reads_the_restart_file_and_runs_up_to_the_same_step() {
+    for args in [
+        vec!["nsteps=5000", "restart_interval=250"],
+        vec![
+            "system=data",
+            "data_file=min.data",
+            "units=metal",
+            "launcher=mpirun",
+            "processes=4",
+        ],
+    ] {
+        let r = render("lammps/nvt", &args);
+        assert_eq!(r.checkpoint, ["nvt.restart"], "{args:?}");
+        let restart = r.restart_command.as_deref().unwrap();
+        assert!(
+            restart.ends_with("lmp -in restart.in -log none")
+                && r.command.ends_with("lmp -in nvt.in -log nvt.log"),
+            "{restart}"
+        );
+        // The same launcher for both.
+        let launch = |c: &str| c.split("lmp").next().unwrap().to_string();
+        assert_eq!(launch(restart), launch(&r.command));
+        let input = &r.files["nvt.in"];
+        let again = &r.files["restart.in"];
+        let run = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with("run "))
+                .unwrap()
+                .to_string()
+        };
+        // The restart runs `upto` the step count with the same restart files...
+        assert_eq!(
+            run(again),
+            run(input).replacen(" every ", " upto every ", 1),
+            "{args:?}"
+        );
+        assert!(run(input).contains(
+            "\"write_restart nvt.restart.tmp\" \"shell mv nvt.restart.tmp nvt.restart\""
+        ));
+        // ...reads the restart file instead of building the system and
+        // drawing velocities, appends to the log, and keeps every setting.
+        assert!(again.contains("\nread_restart    nvt.restart\n"));
+        assert!(again.starts_with("# lammps/nvt restart input"));
+        assert!(again.contains("\nlog             nvt.log append\n"));
+        for l in input.lines() {
+            let built = [
+                "lattice",
+                "region",
+                "create_",
+                "mass",
+                "read_data",
+                "velocity",
+                "boundary",
+                "#",
+                "run ",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k));
+            if !built && !l.is_empty() {
+                assert!(again.lines().any(|a| a == l), "restart.in lost {l:?}");
+            }
+        }
+        assert!(!again.contains("velocity") && !again.contains("read_data"));
+    }
+    // A minimisation has nothing to continue.
+    let min = render("lammps/min", &[]);
+    assert!(min.checkpoint.is_empty() && min.restart_command.is_none());
+}
+
+#[test]
+fn the_qe_restart_input_is_the_input_with_restart_mode_restart() {
+    for (name, args) in [
+        ("qe/scf", vec!["prefix=si", "max_seconds=60"]),
+        ("qe/relax", vec!["launcher=srun"]),
+    ] {
+        let r = render(name, &args);
+        let stage = name.trim_start_matches("qe/");
+        let prefix = if stage == "scf" { "si" } else { "pwscf" };
+        assert_eq!(
+            r.checkpoint,
+            [
+                format!("out/{prefix}.save/data-file-schema.xml"),
+                format!("out/{prefix}.save/charge-density.dat")
+            ]
+        );
+        let cmd = r.restart_command.clone().unwrap();
+        assert!(
+            cmd.ends_with(&format!("pw.x -in restart.in >> {stage}.out")),
+            "{cmd}"
+        );
+        // Run the restart command's sed with a stand-in pw.x on PATH.
+        let dir = scratch(&format!("qe-{stage}"), &r);
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for fake in ["pw.x", "srun"] {
+            let p = bin.join(fake);
+            std::fs::write(
+                &p,
+                "#!/bin/sh\n[ \"$1\" = pw.x ] && shift\necho \"pw.x $*\"\n",
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.join(format!("{stage}.out")), "first part\n").unwrap();
+        let out = Command::new("sh")
+            .args(["-c", &cmd])
+            .current_dir(&dir)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let input = &r.files[&format!("{stage}.in")];
+        let restart = std::fs::read_to_string(dir.join("restart.in")).unwrap();
+        let differ: Vec<(&str, &str)> = input
+            .lines()
+            .zip(restart.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(
+            differ,
+            [(
+                "  restart_mode = 'from_scratch'",
+                "  restart_mode = 'restart'"
+            )],
+            "{name}"
+        );
+        assert_eq!(input.lines().count(), restart.lines().count());
+        // The restart's output is appended to the first attempt's.
+        assert_eq!(
+            std::fs::read_to_string(dir.join(format!("{stage}.out"))).unwrap(),
+            "first part\npw.x -in restart.in\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn the_cp2k_restart_input_is_the_input_plus_ext_restart() {
+    for args in [
+        vec!["project=water"],
+        vec!["launcher=srun", "walltime_seconds=600", "multiplicity=3"],
+    ] {
+        let r = render("cp2k/geo_opt", &args);
+        let project = if args.contains(&"project=water") {
+            "water"
+        } else {
+            "cp2k"
+        };
+        assert_eq!(r.checkpoint, [format!("{project}-1.restart")]);
+        let cmd = r.restart_command.as_deref().unwrap();
+        assert!(cmd.ends_with("-i restart.inp -o geo_opt.out"), "{cmd}");
+        assert_eq!(
+            cmd.replace("restart.inp", "geo_opt.inp"),
+            r.command,
+            "the same launcher and output file"
+        );
+        let input: Vec<&str> = r.files["geo_opt.inp"].lines().collect();
+        let restart: Vec<&str> = r.files["restart.inp"].lines().collect();
+        // Two comment lines instead of one, then the input line for line,
+        // then the EXT_RESTART section naming the restart file.
+        assert!(restart[0].starts_with('!') && restart[1].starts_with('!'));
+        assert_eq!(restart[2..restart.len() - 3], input[1..], "{args:?}");
+        assert_eq!(
+            restart[restart.len() - 3..],
+            [
+                "&EXT_RESTART",
+                &format!("  RESTART_FILE_NAME {project}-1.restart"),
+                "&END EXT_RESTART"
+            ]
+        );
+        // The OpenMP threads are set for both.
+        assert_eq!(r.setup.len(), 1);
+        assert!(r
+            .restart_shell_command()
+            .unwrap()
+            .starts_with("export OMP_NUM_THREADS="));
+    }
+    // A single point has nothing to continue.
+    let e = render("cp2k/energy", &[]);
+    assert!(e.checkpoint.is_empty() && e.restart_command.is_none());
+}

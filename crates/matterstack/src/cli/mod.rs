@@ -215,7 +215,8 @@ Example:
   matterstack parse gromacs md.log --json | jq .values.ns_per_day"
     )]
     Parse {
-        /// The program whose output it is: crystal, gromacs, namd, psi4, xtb.
+        /// The program whose output it is: cp2k, crystal, gromacs, lammps, namd, psi4,
+        /// qe (Quantum ESPRESSO pw.x), xtb.
         program: String,
         /// The output file.
         file: PathBuf,

@@ -563,7 +563,12 @@ fn parse_reads_a_real_output_and_exits_4_when_it_reports_a_failure_2_on_bad_inpu
     assert!(out.stdout.contains("did not converge"), "{}", out.stdout);
     let out = ms_in(cwd.path(), &["parse", "vasp", ok.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("psi4, xtb"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cp2k, crystal, gromacs, lammps, namd, psi4, qe, xtb"),
+        "{}",
+        out.stderr
+    );
     let out = ms_in(cwd.path(), &["parse", "psi4", "missing.out"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("missing.out"), "{}", out.stderr);

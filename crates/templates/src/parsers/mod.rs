@@ -9,14 +9,19 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod cp2k;
 pub mod crystal;
 pub mod gromacs;
+pub mod lammps;
 pub mod namd;
 pub mod psi4;
+pub mod qe;
 pub mod xtb;
 
 /// Programs with a parser (the names used in `template.toml`'s `parser`).
-pub const PROGRAMS: &[&str] = &["crystal", "gromacs", "namd", "psi4", "xtb"];
+pub const PROGRAMS: &[&str] = &[
+    "cp2k", "crystal", "gromacs", "lammps", "namd", "psi4", "qe", "xtb",
+];
 
 /// What a parser found in one output file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,7 +34,8 @@ pub struct ParsedOutput {
     /// The final energy of the calculation, in `energy_unit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_energy: Option<f64>,
-    /// `hartree`, `kJ/mol` or `kcal/mol`.
+    /// `hartree`, `kJ/mol`, `kcal/mol`, `Ry` (Quantum ESPRESSO), `eV` or
+    /// `epsilon` (LAMMPS lj units), as the program reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_unit: Option<String>,
     /// Whether the SCF / optimisation / minimisation converged, when the output says.
@@ -139,10 +145,13 @@ pub type Parser = fn(&str) -> ParsedOutput;
 /// The parser for `program` (one of [`PROGRAMS`]), or `None`.
 pub fn parser_for(program: &str) -> Option<Parser> {
     match program {
+        "cp2k" => Some(cp2k::parse),
         "crystal" => Some(crystal::parse),
         "gromacs" => Some(gromacs::parse),
+        "lammps" => Some(lammps::parse),
         "namd" => Some(namd::parse),
         "psi4" => Some(psi4::parse),
+        "qe" => Some(qe::parse),
         "xtb" => Some(xtb::parse),
         _ => None,
     }
