@@ -153,6 +153,45 @@ pub fn dispatch(cmd: Cmd) -> Result<ExitCode> {
         }
         Cmd::Submit(a) => super::workflow::submit(a),
         Cmd::Watch(a) => super::watch::watch(a),
+        Cmd::Serve {
+            workspaces,
+            port,
+            listen,
+            no_drive,
+            poll,
+        } => {
+            if !(poll.is_finite() && poll > 0.0 && poll <= 3600.0) {
+                bail!(matterstack_core::Error::Input(format!(
+                    "--poll {poll}: give a number of seconds between 0 and 3600"
+                )));
+            }
+            if let Some(a) = listen.filter(|a| !a.ip().is_loopback()) {
+                eprintln!(
+                    "WARNING: listening on {a}, reachable from other machines. Anyone with the printed URL can act on your runs and clusters; prefer the default (127.0.0.1) with an SSH tunnel."
+                );
+            }
+            matterstack_web::serve(
+                matterstack_web::Options {
+                    workspaces,
+                    listen,
+                    port,
+                    drive: !no_drive,
+                    poll: Duration::from_secs_f64(poll),
+                },
+                |url| {
+                    println!("matterstack serve: open {url}");
+                    println!(
+                        "(the token in it works once; Ctrl-C stops the server, the runs go on)"
+                    );
+                    let _ = std::io::stdout().flush();
+                },
+            )
+            .map_err(|e| match e.downcast::<matterstack_core::Error>() {
+                Ok(e) => anyhow::Error::new(*e),
+                Err(e) => anyhow::anyhow!("{e}"),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Tui {
             targets,
             no_drive,

@@ -138,6 +138,26 @@ Examples:
     #[command(
         after_help = "Keys: ↑/↓ or j/k move, Enter open, Esc back, / filter, ? help, space select, v range, * all,\nc cancel, r retry, R restart, l logs, d DAG, C clusters, q quit. The runs shown are driven by an\nembedded driver (like `watch`) unless --no-drive; a run stepped elsewhere is just shown.\n\nExamples:\n  matterstack tui\n  matterstack tui ws/runs/r1 --no-drive"
     )]
+    /// The local web UI: runs, tasks, live logs, actions, over a JSON API.
+    #[command(
+        after_help = "Binds 127.0.0.1 and prints a URL with a one-time token: opening it signs the browser in\n(an HttpOnly, SameSite=Strict cookie); every request needs it, every change also the page's\nCSRF token. The API is described at /api/openapi.json. The runs shown are driven like `watch`.\n\nExamples:\n  matterstack serve\n  matterstack serve ws/ --port 8080"
+    )]
+    Serve {
+        /// Workspaces whose runs are shown (default: every indexed run).
+        workspaces: Vec<PathBuf>,
+        /// The port on 127.0.0.1 (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Listen on another address (reachable by others: every request still needs the token).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Only show: do not step the runs.
+        #[arg(long)]
+        no_drive: bool,
+        /// Seconds between the driver's passes.
+        #[arg(long, default_value_t = 2.0)]
+        poll: f64,
+    },
     Tui {
         /// Runs or workspaces (default: every indexed run).
         targets: Vec<PathBuf>,
