@@ -37,6 +37,8 @@ install_packages() {
   command -v xtb >/dev/null || pkgs+=(xtb)
   command -v nwchem >/dev/null || pkgs+=(nwchem)
   command -v gmx >/dev/null || pkgs+=(gromacs)
+  command -v chromium >/dev/null || pkgs+=(chromium)   # the web UI's browser tests
+  command -v tmux >/dev/null || pkgs+=(tmux)           # the TUI's terminal tests
   command -v lmp >/dev/null || pkgs+=(lammps)
   command -v pw.x >/dev/null || pkgs+=(quantum-espresso)   # ld1.x makes the tests' pseudopotentials
   command -v cp2k >/dev/null || pkgs+=(cp2k)

@@ -30,4 +30,5 @@ mod templates;
 mod testbed;
 mod tui;
 mod watch;
+mod web;
 mod workflows;
