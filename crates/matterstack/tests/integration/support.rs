@@ -211,3 +211,16 @@ pub fn step_with_fault(cwd: &Path, run: &Path, fault: &str) -> bool {
         .expect("run matterstack")
         .success()
 }
+
+/// True when `seen` (states in the order a face showed them) holds `path`
+/// in that order, other states allowed between.
+pub fn went_through(seen: &[String], path: &[&str]) -> bool {
+    let mut from = 0;
+    for st in path {
+        match seen.iter().skip(from).position(|x| x == st) {
+            Some(p) => from += p + 1,
+            None => return false,
+        }
+    }
+    true
+}

@@ -287,3 +287,22 @@ pub fn accepted_connections(tb: &Testbed, key: &str, log_from: usize) -> usize {
         .filter(|l| l.contains("Accepted publickey") && l.contains(&fp))
         .count()
 }
+
+/// A workspace on the testbed with a SLURM chain — `first` (4 s), then
+/// `then` running `then_command` (with `then_extra` TOML lines), which waits
+/// in SLURM's queue on its dependency — and three local tasks sleeping two
+/// minutes (`nap1`…`nap3`) to select and cancel.
+pub fn chain_and_naps(tb: &Testbed, then_command: &str, then_extra: &str) -> ClusterWs {
+    let mut tasks = slurm_task("first", "sleep 4; echo first-done", "");
+    tasks.push_str(&slurm_task(
+        "then",
+        then_command,
+        &format!("depends_on = [\"first\"]\n{then_extra}"),
+    ));
+    for i in 1..=3 {
+        tasks.push_str(&format!(
+            "[[tasks]]\nid = \"nap{i}\"\ncommand = \"sleep 120\"\n"
+        ));
+    }
+    ClusterWs::plain(tb, &format!("[run]\ncores = 4\n{tasks}"))
+}

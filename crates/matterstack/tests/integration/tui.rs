@@ -103,18 +103,7 @@ impl Drop for Tmux {
 #[test]
 fn the_tui_follows_a_slurm_chain_shows_a_log_and_cancels_three_selected_tasks() {
     let tb = testbed();
-    let mut tasks = slurm_task("first", "sleep 4; echo first-done", "");
-    tasks.push_str(&slurm_task(
-        "then",
-        "sleep 3; echo hello-from-slurm",
-        "depends_on = [\"first\"]",
-    ));
-    for i in 1..=3 {
-        tasks.push_str(&format!(
-            "[[tasks]]\nid = \"nap{i}\"\ncommand = \"sleep 120\"\n"
-        ));
-    }
-    let c = ClusterWs::plain(&tb, &format!("[run]\ncores = 4\n{tasks}"));
+    let c = crate::testbed::chain_and_naps(&tb, "sleep 3; echo hello-from-slurm", "");
     let run = c.ws.init("r");
     let tui = Tmux::start("chain", c.ws.path(), &[s(&run), "--poll", "0.5"]);
     tui.until("the tasks screen", Duration::from_secs(20), |s| {
@@ -142,16 +131,10 @@ fn the_tui_follows_a_slurm_chain_shows_a_log_and_cancels_three_selected_tasks() 
     // QUEUED, then RUNNING after it, then COMPLETED (a task shows RUNNING
     // for the moment between its attempt's creation and its sbatch, as
     // `status` does).
-    let after = |from: usize, st: &str| {
-        seen.iter()
-            .skip(from)
-            .position(|x| x == st)
-            .map(|p| p + from)
-    };
-    let queued = after(0, "QUEUED");
-    let running = queued.and_then(|q| after(q, "RUNNING"));
-    let completed = running.and_then(|r| after(r, "COMPLETED"));
-    assert!(completed.is_some(), "states seen on the screen: {seen:?}");
+    assert!(
+        crate::support::went_through(&seen, &["QUEUED", "RUNNING", "COMPLETED"]),
+        "states seen on the screen: {seen:?}"
+    );
     assert_eq!(task_status(&status(&run), "then")["status"], "COMPLETED");
     // Its log: move to it (second row), open the logs tab.
     tui.keys(&["g", "j", "l"]);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::{ms_command, s, status, task_status};
-use crate::testbed::{slurm_task, testbed, ClusterWs};
+use crate::testbed::testbed;
 
 /// Chromium with one page, driven over its DevTools websocket.
 struct Browser {
@@ -240,18 +240,11 @@ impl Drop for Server {
 #[test]
 fn the_pages_follow_a_slurm_chain_show_a_log_download_a_file_cancel_three_and_delete_a_run() {
     let tb = testbed();
-    let mut tasks = slurm_task("first", "sleep 4; echo first-done", "");
-    tasks.push_str(&slurm_task(
-        "then",
+    let c = crate::testbed::chain_and_naps(
+        &tb,
         "sleep 3; echo hello-from-slurm; echo 'bytes: é ✓' > out.txt",
-        "depends_on = [\"first\"]\noutputs = [\"out.txt\"]",
-    ));
-    for i in 1..=3 {
-        tasks.push_str(&format!(
-            "[[tasks]]\nid = \"nap{i}\"\ncommand = \"sleep 120\"\n"
-        ));
-    }
-    let c = ClusterWs::plain(&tb, &format!("[run]\ncores = 4\n{tasks}"));
+        "outputs = [\"out.txt\"]",
+    );
     let run = c.ws.init("r");
     let server = Server::start(c.ws.path());
     let mut b = Browser::launch();
@@ -283,17 +276,8 @@ fn the_pages_follow_a_slurm_chain_show_a_log_download_a_file_cancel_three_and_de
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let after = |from: usize, st: &str| {
-        seen.iter()
-            .skip(from)
-            .position(|x| x == st)
-            .map(|p| p + from)
-    };
-    let done = after(0, "QUEUED")
-        .and_then(|q| after(q, "RUNNING"))
-        .and_then(|r| after(r, "COMPLETED"));
     assert!(
-        done.is_some(),
+        crate::support::went_through(&seen, &["QUEUED", "RUNNING", "COMPLETED"]),
         "states seen in the page without a reload: {seen:?}"
     );
     b.screenshot("run");
