@@ -38,7 +38,15 @@ pub enum FieldKind {
     Cores,
     /// Walltime.
     Walltime,
+    /// The partition (for `slurm`; empty: the profile's).
+    Partition,
+    /// Where the task goes: a new workspace and run, or an existing
+    /// workspace's `matterstack.toml`.
+    Target,
 }
+
+/// The text of the target field that means a new workspace and run.
+pub const NEW_RUN: &str = "a new workspace and run";
 
 impl Field {
     /// The label shown.
@@ -50,6 +58,8 @@ impl Field {
             FieldKind::Cluster => "cluster".into(),
             FieldKind::Cores => "cores".into(),
             FieldKind::Walltime => "walltime".into(),
+            FieldKind::Partition => "partition".into(),
+            FieldKind::Target => "write to".into(),
         }
     }
 
@@ -104,6 +114,8 @@ impl Field {
             FieldKind::Cluster => "a cluster profile (`matterstack cluster list`)".into(),
             FieldKind::Cores => "cores for the task".into(),
             FieldKind::Walltime => "e.g. 30m, 2h, 01:00:00 (empty: the default)".into(),
+            FieldKind::Partition => "the cluster's partitions as `cluster probe` found them (empty: the profile's)".into(),
+            FieldKind::Target => "a new workspace ./<id>-N/ and a run of it, or a task added to a workspace's matterstack.toml".into(),
         }
     }
 }
@@ -126,6 +138,10 @@ pub struct Form {
     /// Files to pick for file and structure parameters (with the text of
     /// structure files).
     pub files: Vec<(String, Option<String>)>,
+    /// Partitions per cluster (from `cluster probe`): name and what it offers.
+    pub partitions: BTreeMap<String, Vec<(String, String)>>,
+    /// Workspaces the task may be added to.
+    pub targets: Vec<String>,
 }
 
 /// What a key did to the form.
@@ -136,7 +152,7 @@ pub enum Outcome {
     /// Closed without creating anything.
     Cancelled,
     /// Create the task.
-    Submit(TaskDraft),
+    Submit(Box<TaskDraft>),
 }
 
 impl Form {
@@ -182,6 +198,16 @@ impl Form {
             kind: FieldKind::Walltime,
             text: String::new(),
         });
+        fields.push(Field {
+            sweep: false,
+            kind: FieldKind::Partition,
+            text: String::new(),
+        });
+        fields.push(Field {
+            sweep: false,
+            kind: FieldKind::Target,
+            text: NEW_RUN.into(),
+        });
         let mut f = Form {
             template,
             fields,
@@ -190,6 +216,8 @@ impl Form {
             preview: Vec::new(),
             clusters,
             files: Vec::new(),
+            partitions: BTreeMap::new(),
+            targets: Vec::new(),
         };
         f.check();
         f
@@ -202,8 +230,56 @@ impl Form {
         self
     }
 
+    /// The partitions `cluster probe` found, per cluster.
+    pub fn with_partitions(mut self, p: BTreeMap<String, Vec<(String, String)>>) -> Form {
+        self.partitions = p;
+        self.check();
+        self
+    }
+
+    /// Workspaces the task may be added to.
+    pub fn with_targets(mut self, t: Vec<String>) -> Form {
+        self.targets = t;
+        self
+    }
+
+    /// The workspace the task is to be added to; `None`: a new one.
+    pub fn target(&self) -> Option<std::path::PathBuf> {
+        let t = self.field(|k| matches!(k, FieldKind::Target));
+        (t != NEW_RUN && !t.is_empty()).then(|| std::path::PathBuf::from(t))
+    }
+
+    /// Help for the focused field (a partition's limits with it).
+    pub fn help_at(&self) -> String {
+        let Some(f) = self.fields.get(self.at) else {
+            return String::new();
+        };
+        let mut h = f.help();
+        if matches!(f.kind, FieldKind::Partition) {
+            if let Some((_, about)) = self.cluster_partitions().iter().find(|(n, _)| *n == f.text) {
+                h = format!("{}: {about}", f.text);
+            }
+        }
+        h
+    }
+
+    fn cluster_partitions(&self) -> &[(String, String)] {
+        let c = self.field(|k| matches!(k, FieldKind::Cluster));
+        self.partitions.get(c).map_or(&[], Vec::as_slice)
+    }
+
     /// The files a file or structure field may pick (`←`/`→`).
     pub fn picks(&self, field: &Field) -> Vec<String> {
+        if matches!(field.kind, FieldKind::Partition) {
+            let mut v = vec![String::new()];
+            v.extend(self.cluster_partitions().iter().map(|(n, _)| n.clone()));
+            return v;
+        }
+        if matches!(field.kind, FieldKind::Target) {
+            let mut v = vec![NEW_RUN.to_string()];
+            v.extend(self.targets.iter().cloned());
+            return v;
+        }
         let FieldKind::Param(p) = &field.kind else {
             return Vec::new();
         };
@@ -253,7 +329,9 @@ impl Form {
                         .iter()
                         .any(|w| w == &v || text_of(w) == text_of(&v))
                 }),
-                FieldKind::Cluster => self.field(FieldKind::is_operator) == "slurm",
+                FieldKind::Cluster | FieldKind::Partition => {
+                    self.field(FieldKind::is_operator) == "slurm"
+                }
                 _ => true,
             })
             .collect()
@@ -453,7 +531,9 @@ impl Form {
         }
         let get = |k: fn(&FieldKind) -> bool| self.field(k).to_string();
         let operator = get(FieldKind::is_operator);
+        let operator_is_slurm = operator == "slurm";
         let walltime = get(|k| matches!(k, FieldKind::Walltime));
+        let partition = get(|k| matches!(k, FieldKind::Partition));
         let (sweep, _) = self.sweeps();
         let mut params = self.values();
         for k in sweep.keys() {
@@ -467,7 +547,7 @@ impl Form {
             .filter(|f| !f.text.is_empty())
             .map(|f| f.text.clone())
             .collect();
-        Outcome::Submit(TaskDraft {
+        Outcome::Submit(Box::new(TaskDraft {
             id: get(|k| matches!(k, FieldKind::Id)),
             template: self.template.name().to_string(),
             params,
@@ -477,7 +557,8 @@ impl Form {
             operator,
             cores: get(|k| matches!(k, FieldKind::Cores)).parse().unwrap_or(1),
             walltime: Some(walltime).filter(|w| !w.is_empty()),
-        })
+            partition: Some(partition).filter(|p| !p.is_empty() && operator_is_slurm),
+        }))
     }
 }
 

@@ -163,8 +163,9 @@ pub enum Command {
     Templates,
     /// Load a template for the form.
     Template(String),
-    /// Make a new workspace and run holding the drafted task.
-    Create(TaskDraft),
+    /// Make a new workspace and run holding the drafted task, or (with a
+    /// workspace) add the task to that workspace's `matterstack.toml`.
+    Create(TaskDraft, Option<PathBuf>),
     /// A bulk action on tasks of a run.
     Act {
         /// The run.
@@ -216,6 +217,8 @@ pub enum Update {
     Template(Box<Template>, Vec<(String, Option<String>)>),
     /// A run made from the form.
     Created(PathBuf),
+    /// A task the form added to a workspace (its `matterstack.toml`).
+    Added(String, PathBuf),
     /// Something to tell the user.
     Info(String),
     /// Something that went wrong.
@@ -874,7 +877,7 @@ impl App {
             }
             Outcome::Submit(draft) => {
                 self.message = Some((format!("creating {}…", draft.id), false));
-                vec![Command::Create(draft)]
+                vec![Command::Create(*draft, form.target())]
             }
         }
     }
@@ -1054,9 +1057,71 @@ impl App {
             Update::Template(t, files) => {
                 if self.screen() == Screen::Pick {
                     let names = self.clusters.iter().map(|c| c.name.clone()).collect();
-                    self.form = Some(Form::new(*t, names).with_files(files));
+                    let partitions = self
+                        .clusters
+                        .iter()
+                        .map(|c| {
+                            let parts = c
+                                .probe
+                                .iter()
+                                .flat_map(|p| p.partitions.iter())
+                                .map(|p| {
+                                    let max =
+                                        p.max_time_s.map_or("no time limit".to_string(), |s| {
+                                            format!(
+                                                "at most {}",
+                                                matterstack_core::model::resources::format_walltime(
+                                                    s
+                                                )
+                                            )
+                                        });
+                                    (
+                                        p.name.clone(),
+                                        format!(
+                                            "{max}; {} node(s) of {} CPUs, {} MB{}{}",
+                                            p.nodes,
+                                            p.cpus_per_node,
+                                            p.memory_mb_per_node,
+                                            p.gres
+                                                .as_deref()
+                                                .map(|g| format!(", {g}"))
+                                                .unwrap_or_default(),
+                                            if p.up { "" } else { " (down)" }
+                                        ),
+                                    )
+                                })
+                                .collect();
+                            (c.name.clone(), parts)
+                        })
+                        .collect();
+                    let mut targets: Vec<String> = self
+                        .runs
+                        .iter()
+                        .map(|r| r.workspace.display().to_string())
+                        .collect();
+                    targets.sort();
+                    targets.dedup();
+                    self.form = Some(
+                        Form::new(*t, names)
+                            .with_files(files)
+                            .with_partitions(partitions)
+                            .with_targets(targets),
+                    );
                     self.stack.push(Screen::New);
                 }
+            }
+            Update::Added(task, file) => {
+                self.form = None;
+                while matches!(self.screen(), Screen::New | Screen::Pick) {
+                    self.stack.pop();
+                }
+                self.message = Some((
+                    format!(
+                        "added task {task} to {}; `matterstack init` on its workspace makes a run with it",
+                        file.display()
+                    ),
+                    false,
+                ));
             }
             Update::Created(dir) => {
                 self.form = None;

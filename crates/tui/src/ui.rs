@@ -704,6 +704,8 @@ fn reach(c: &ClusterView, now: i64) -> String {
 }
 
 fn clusters(f: &mut Frame, app: &App, look: Look, area: Rect) {
+    let [area, detail] = Layout::vertical([Constraint::Min(4), Constraint::Length(9)]).areas(area);
+    cluster_detail(f, app, detail);
     let rows: Vec<Row> = app
         .clusters
         .iter()
@@ -841,9 +843,17 @@ fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
         if more > 1 {
             value.push_str(&format!("  (+{} lines)", more - 1));
         }
+        if matches!(field.kind, crate::form::FieldKind::Partition) && value.is_empty() {
+            value = "the profile's".into();
+        }
         if field.sweep {
             value = format!("sweep [{value}]");
-        } else if !field.options(&form.clusters).is_empty() {
+        } else if !field.options(&form.clusters).is_empty()
+            || matches!(
+                field.kind,
+                crate::form::FieldKind::Partition | crate::form::FieldKind::Target
+            )
+        {
             value = format!("‹ {value} ›");
         }
         let style = if *i == form.at {
@@ -885,11 +895,7 @@ fn new_task(f: &mut Frame, app: &App, look: Look, area: Rect) {
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
         fields_area,
     );
-    let help = form
-        .fields
-        .get(form.at)
-        .map(|fl| fl.help())
-        .unwrap_or_default();
+    let help = form.help_at();
     f.render_widget(
         Paragraph::new(help)
             .wrap(Wrap { trim: true })
@@ -974,6 +980,75 @@ fn queue(f: &mut Frame, app: &App, look: Look, area: Rect) {
                 .borders(Borders::ALL)
                 .title(format!("Queue of {name}: {} job(s)", jobs.len())),
         ),
+        area,
+    );
+}
+
+/// The selected cluster: why it is unreachable, what this process sent it,
+/// what `cluster probe` found, your jobs there (as last listed).
+fn cluster_detail(f: &mut Frame, app: &App, area: Rect) {
+    let Some(c) = app.clusters.get(app.clusters_at) else {
+        return;
+    };
+    let mut lines = vec![Line::from(format!(
+        "{} · {} command(s) sent by this process · at most {} jobs, {} scheduler commands/s",
+        c.destination, c.commands, c.max_jobs, c.commands_per_second
+    ))];
+    if let Reachability::Unreachable {
+        since,
+        failures,
+        error,
+    } = &c.reachability
+    {
+        lines.push(Line::from(format!(
+            "unreachable since {} after {failures} failed tries: {}",
+            clock(*since),
+            error.lines().next().unwrap_or("")
+        )));
+    }
+    match &c.probe {
+        Some(p) => {
+            let parts: Vec<String> = p
+                .partitions
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}{} ({}, {}×{} CPUs)",
+                        x.name,
+                        if x.default { "*" } else { "" },
+                        x.max_time_s.map_or(
+                            "no limit".into(),
+                            matterstack_core::model::resources::format_walltime
+                        ),
+                        x.nodes,
+                        x.cpus_per_node
+                    )
+                })
+                .collect();
+            lines.push(Line::from(format!("partitions: {}", parts.join(", "))));
+            if !p.qos.is_empty() {
+                lines.push(Line::from(format!("QOS: {}", p.qos.join(", "))));
+            }
+            if !p.accounts.is_empty() {
+                lines.push(Line::from(format!("accounts: {}", p.accounts.join(", "))));
+            }
+            lines.push(Line::from(format!("probed {}", p.at)));
+        }
+        None => lines.push(Line::from(
+            "not probed: `matterstack cluster probe NAME` records its partitions, QOS and accounts",
+        )),
+    }
+    if let Some((name, jobs)) = app.queue.as_ref().filter(|q| q.0 == c.name) {
+        let pending = jobs.iter().filter(|j| j.state == "PENDING").count();
+        let running = jobs.iter().filter(|j| j.state == "RUNNING").count();
+        lines.push(Line::from(format!(
+            "your jobs on {name}: {pending} pending, {running} running (Q lists them)"
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).title(c.name.clone())),
         area,
     );
 }

@@ -287,7 +287,11 @@ fn run_command(
             Ok(t) => vec![Update::Template(Box::new(t), pickable(Path::new(".")))],
             Err(e) => err(e),
         },
-        Command::Create(draft) => {
+        Command::Create(draft, Some(ws)) => match templates::add_to_workspace(&draft, &ws) {
+            Ok(file) => vec![Update::Added(draft.id.clone(), file)],
+            Err(e) => err(e),
+        },
+        Command::Create(draft, None) => {
             let cwd = PathBuf::from(".");
             match templates::new_run(&draft, &cwd, Some(&cwd.join(clusters::CLUSTERS_FILE))) {
                 Ok(run) => {

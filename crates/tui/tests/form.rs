@@ -128,6 +128,7 @@ fn a_draft_becomes_a_workspace_and_a_run_that_init_accepts() {
         cluster: None,
         cores: 2,
         walltime: Some("1h".into()),
+        partition: None,
     };
     let run = new_run(&draft, dir.path(), None).unwrap();
     assert!(run.starts_with(dir.path().join("water-1/runs")));
@@ -221,4 +222,93 @@ fn structure_and_file_parameters_pick_files_where_the_tui_runs() {
         panic!("{:?}", f.errors)
     };
     assert_eq!(draft.inputs, ["conf.gro", "topol.top"]);
+}
+
+#[test]
+fn partitions_come_from_the_probe_and_a_task_can_go_into_an_existing_workspace() {
+    let mut parts = std::collections::BTreeMap::new();
+    parts.insert(
+        "testbed".to_string(),
+        vec![
+            (
+                "debug".to_string(),
+                "no time limit; 1 node(s) of 2 CPUs".to_string(),
+            ),
+            (
+                "short".to_string(),
+                "at most 00:10:00; 1 node(s) of 2 CPUs".to_string(),
+            ),
+        ],
+    );
+    let mut f = Form::new(builtin("xtb/sp").unwrap(), vec!["testbed".into()])
+        .with_partitions(parts)
+        .with_targets(vec!["/home/ana/ws".into()]);
+    let partition_shown = |f: &Form| {
+        f.shown()
+            .iter()
+            .any(|i| matches!(f.fields[*i].kind, FieldKind::Partition))
+    };
+    assert!(!partition_shown(&f), "no partition for a local task");
+    focus(&mut f, "operator");
+    key(&mut f, KeyCode::Right);
+    assert!(partition_shown(&f));
+    focus(&mut f, "partition");
+    assert_eq!(
+        f.fields[f.at].text, "",
+        "the profile's partition by default"
+    );
+    key(&mut f, KeyCode::Right);
+    key(&mut f, KeyCode::Right);
+    assert_eq!(f.fields[f.at].text, "short");
+    assert!(f.help_at().contains("at most 00:10:00"), "{}", f.help_at());
+    assert_eq!(f.target(), None, "a new workspace by default");
+    focus(&mut f, "write to");
+    key(&mut f, KeyCode::Right);
+    assert_eq!(
+        f.target().as_deref(),
+        Some(std::path::Path::new("/home/ana/ws"))
+    );
+    let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let Outcome::Submit(draft) = f.key(ctrl_s) else {
+        panic!("{:?}", f.errors)
+    };
+    assert_eq!(draft.partition.as_deref(), Some("short"));
+}
+
+#[test]
+fn adding_to_a_workspace_keeps_it_valid_or_changes_nothing() {
+    let ws = tempfile::tempdir().unwrap();
+    let file = ws.path().join("matterstack.toml");
+    let before = "# my study\n[[tasks]]\nid = \"prep\"\ncommand = \"true\"\n";
+    std::fs::write(&file, before).unwrap();
+    let draft = TaskDraft {
+        id: "sp".into(),
+        template: "xtb/sp".into(),
+        params: Map::new(),
+        sweep: Default::default(),
+        inputs: Vec::new(),
+        operator: "local".into(),
+        cluster: None,
+        cores: 1,
+        walltime: None,
+        partition: None,
+    };
+    matterstack_core::app::templates::add_to_workspace(&draft, ws.path()).unwrap();
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.starts_with(before),
+        "the file as it was, then the task"
+    );
+    let run = matterstack_core::app::init(ws.path(), &Default::default()).unwrap();
+    let view = matterstack_core::app::Run::open(&run)
+        .unwrap()
+        .view()
+        .unwrap();
+    assert_eq!(view.tasks.len(), 2);
+    // The same id again: refused, the file untouched.
+    let e = matterstack_core::app::templates::add_to_workspace(&draft, ws.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"sp\""), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
 }

@@ -162,6 +162,34 @@ fn clusters() -> Vec<ClusterView> {
             reachability: Reachability::Reachable { at: NOW - 4_000 },
             commands: 57,
             probed: true,
+            probe: Some(matterstack_core::model::cluster::Probe {
+                at: "2026-12-03T09:00:00Z".into(),
+                partitions: vec![
+                    matterstack_schedulers::slurm::PartitionLimits {
+                        name: "compute".into(),
+                        default: true,
+                        max_time_s: Some(172_800),
+                        nodes: 120,
+                        cpus_per_node: 64,
+                        memory_mb_per_node: 256_000,
+                        gres: None,
+                        up: true,
+                    },
+                    matterstack_schedulers::slurm::PartitionLimits {
+                        name: "gpu".into(),
+                        default: false,
+                        max_time_s: Some(86_400),
+                        nodes: 8,
+                        cpus_per_node: 32,
+                        memory_mb_per_node: 512_000,
+                        gres: Some("gpu:a100:4".into()),
+                        up: true,
+                    },
+                ],
+                qos: vec!["normal".into(), "long".into()],
+                accounts: vec!["chem-group".into()],
+                modules: vec![],
+            }),
         },
         ClusterView {
             name: "old".into(),
@@ -177,6 +205,7 @@ fn clusters() -> Vec<ClusterView> {
             },
             commands: 4,
             probed: false,
+            probe: None,
         },
     ]
 }

@@ -65,6 +65,8 @@ pub struct ClusterView {
     pub commands: u64,
     /// Whether `cluster probe` has recorded its partitions.
     pub probed: bool,
+    /// What `cluster probe` recorded, when it was run.
+    pub probe: Option<crate::model::cluster::Probe>,
 }
 
 /// Views of `profiles`, with what this process's links know.
@@ -89,6 +91,7 @@ pub fn views(profiles: &BTreeMap<String, ClusterProfile>) -> Vec<ClusterView> {
                 }),
                 commands: link.map_or(0, |l| l.commands),
                 probed: p.probe.is_some(),
+                probe: p.probe.clone(),
             }
         })
         .collect()

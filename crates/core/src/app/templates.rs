@@ -78,6 +78,8 @@ pub struct TaskDraft {
     pub cores: u32,
     /// Walltime.
     pub walltime: Option<String>,
+    /// The partition (SLURM) or queue (PBS), when not the profile's.
+    pub partition: Option<String>,
 }
 
 impl TaskDraft {
@@ -95,6 +97,9 @@ impl TaskDraft {
         t.insert("cores".into(), i64::from(self.cores).into());
         if let Some(w) = &self.walltime {
             t.insert("walltime".into(), w.clone().into());
+        }
+        if let Some(p) = &self.partition {
+            t.insert("partition".into(), p.clone().into());
         }
         if !self.inputs.is_empty() {
             let names: Vec<toml::Value> = self.inputs.iter().map(|i| i.clone().into()).collect();
@@ -166,4 +171,31 @@ pub fn new_run(
         let _ = std::fs::remove_dir_all(&ws);
     }
     made
+}
+
+/// Adds the draft as a task of the workspace `ws` (its `matterstack.toml`
+/// gains one `[[tasks]]` table at its end, the rest of the file as it
+/// was). The workspace must stay valid: an id already used, or any problem
+/// `init` would report, refuses the change and leaves the file untouched.
+///
+/// Fails with a user error naming every problem.
+pub fn add_to_workspace(draft: &TaskDraft, ws: &Path) -> Result<std::path::PathBuf> {
+    let file = ws.join(super::init::WORKSPACE_FILE);
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
+    let mut next = text.clone();
+    if !next.ends_with('\n') && !next.is_empty() {
+        next.push('\n');
+    }
+    next.push('\n');
+    next.push_str(&draft.to_toml());
+    let (spec, _) = crate::model::WorkspaceSpec::parse_all(&next, &file)?;
+    let problems = spec.problems();
+    if !problems.is_empty() {
+        return Err(Error::Spec {
+            file: file.clone(),
+            problems,
+        });
+    }
+    crate::atomic::write(&file, &next)?;
+    Ok(file)
 }
