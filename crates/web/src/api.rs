@@ -87,13 +87,28 @@ pub async fn list_runs(State(s): State<Shared>) -> R<Response> {
     Ok(Json(list).into_response())
 }
 
-/// `GET /api/runs/{run}`.
-pub async fn get_run(State(s): State<Shared>, Path(run): Path<String>) -> R<Response> {
+/// The query of `GET /api/runs/{run}`: a page of its tasks.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// From the `offset`-th task (declaration order).
+    #[serde(default)]
+    offset: usize,
+    /// At most this many tasks (default: all).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/runs/{run}[?offset=&limit=]`.
+pub async fn get_run(
+    State(s): State<Shared>,
+    Path(run): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> R<Response> {
     let view = blocking(move || {
         let dir = run_dir(&s, &run)?;
         let mut r = Run::open(&dir)?;
         let cursor = r.events_cursor()?;
-        let view = r.view()?;
+        let view = r.view_page(q.offset, q.limit)?;
         let mut v = serde_json::to_value(view).unwrap_or(Value::Null);
         v["cursor"] = json!(cursor);
         Ok(v)
@@ -112,8 +127,7 @@ pub async fn get_task(
         let mut r = Run::open(&dir)?;
         let explanation = r.explain(&task)?;
         let spec = r.task_spec(&task)?;
-        let view = r.view()?;
-        let t = view.tasks.into_iter().find(|t| t.id == task);
+        let t = r.task_view(&task)?;
         Ok(json!({ "task": t, "explanation": explanation, "spec": spec }))
     })
     .await?;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/openapi.json", "This document."),
     ("get", "/api/runs", "The runs (id, dir, workspace, state, counts, last activity, clusters)."),
-    ("get", "/api/runs/{run}", "A run: state, counts, every task (RunView), and the change-feed cursor."),
+    ("get", "/api/runs/{run}", "A run: state, counts, its tasks (RunView; ?offset=&limit= for a page), and the change-feed cursor."),
     ("delete", "/api/runs/{run}", "Delete a run (?remote=true: its cluster directories too; ?dry_run=true: only say what would go)."),
     ("get", "/api/runs/{run}/tasks/{task}", "A task: its view, the explanation of its state, and its resolved spec."),
     ("get", "/api/runs/{run}/tasks/{task}/logs", "A log's bytes from ?offset (stream=stdout|stderr|scheduler|file&name=); X-Log-Live, X-Log-Next-Offset."),

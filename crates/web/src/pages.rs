@@ -2,7 +2,7 @@
 //! binary). Values are escaped by the template engine; the live parts are
 //! `assets/app.js` over the JSON API.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use matterstack_core::app::runs::{self, RunFilter};
@@ -95,21 +95,36 @@ pub async fn runs(State(s): State<Shared>, req: Request) -> Result<Response, Api
     .into_response())
 }
 
-/// `GET /runs/{run}`: a run's tasks, live.
+/// Tasks per page of the run page.
+pub const PAGE: usize = 500;
+
+/// `GET /runs/{run}[?page=N]`: a run's tasks (a page of [`PAGE`]), live.
 pub async fn run(
     State(s): State<Shared>,
     Path(run): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let token = csrf(&s, &req);
     let id = run.clone();
+    let page: usize = match q.get("page") {
+        None => 1,
+        Some(p) => p.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError(
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("page \"{p}\": give a page number from 1"),
+            )
+        })?,
+    };
     let (view, cursor) = blocking(move || {
         let dir = run_dir(&s, &run)?;
         let mut r = Run::open(&dir)?;
         let cursor = r.events_cursor()?;
-        Ok((r.view()?, cursor))
+        Ok((r.view_page((page - 1) * PAGE, Some(PAGE))?, cursor))
     })
     .await?;
+    let total: u64 = view.counts.values().sum();
+    let pages = (total as usize).div_ceil(PAGE).max(1);
     let counts: Vec<String> = view
         .counts
         .iter()
@@ -121,6 +136,8 @@ pub async fn run(
         context! {
             title => format!("Run {id}"), page => "run", csrf => token, run_id => id,
             cursor => cursor, run => minijinja::Value::from_serialize(&view), counts => counts.join(", "),
+            page_no => page, pages => pages, total => total,
+            prev => (page > 1).then(|| page - 1), next => (page < pages).then(|| page + 1),
         },
     )?
     .into_response())
@@ -140,7 +157,7 @@ pub async fn task(
         let explanation = r.explain(&task)?;
         let spec = r.task_spec(&task)?;
         let cursor = r.events_cursor()?;
-        let view = r.view()?.tasks.into_iter().find(|t| t.id == task);
+        let view = Some(r.task_view(&task)?);
         Ok((view, explanation, spec, cursor))
     })
     .await?;

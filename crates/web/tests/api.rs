@@ -233,6 +233,17 @@ fn runs_run_and_task_views() {
     );
     let run = json(&get("/api/runs/r1"));
     assert_eq!(run["tasks"].as_array().unwrap().len(), 3);
+    // A page of a run: its counts are the whole run's.
+    let page = json(&get("/api/runs/r1?offset=1&limit=1"));
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(page["tasks"][0]["id"], "nap1");
+    let total: u64 = page["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3);
     assert!(run["cursor"].as_i64().unwrap() > 0);
     let task = json(&get("/api/runs/r1/tasks/done"));
     assert_eq!(task["task"]["status"], "COMPLETED");
@@ -254,6 +265,9 @@ fn bad_input_is_named_and_changes_nothing() {
     let r = get("/api/runs/nosuch");
     assert_eq!(r.status, 404);
     assert!(json(&r)["error"].as_str().unwrap().contains("\"nosuch\""));
+    let r = get("/runs/r1?page=0");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("page \\\"0\\\""), "{}", r.body);
     let r = get("/api/runs/r1/tasks/done/logs?stream=bogus");
     assert_eq!(r.status, 400);
     assert!(json(&r)["error"]

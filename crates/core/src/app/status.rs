@@ -365,6 +365,28 @@ impl Run {
 
     /// The run's status with every task.
     pub fn view(&mut self) -> Result<RunView> {
+        self.view_page(0, None)
+    }
+
+    /// One task's view (reading that task only).
+    ///
+    /// Fails with a user error if the task does not exist.
+    pub fn task_view(&mut self, task: &str) -> Result<TaskView> {
+        let pos = self.store().read(|tx| tx.task_position(task))?;
+        let found = match pos {
+            Some(p) => self.view_page(p, Some(1))?.tasks.pop(),
+            None => None,
+        };
+        found.filter(|t| t.id == task).ok_or_else(|| {
+            crate::Error::Input(format!(
+                "task \"{task}\" is not in this run; `matterstack status RUN` lists its tasks"
+            ))
+        })
+    }
+
+    /// The run's status (its counts over every task) with the tasks from
+    /// the `offset`-th, at most `limit` of them: a page of a large run.
+    pub fn view_page(&mut self, offset: usize, limit: Option<usize>) -> Result<RunView> {
         let dir = self.dir.display().to_string();
         let mut counts: Counts = TaskState::ALL.iter().map(|s| (*s, 0)).collect();
         counts.extend(self.counts()?);
@@ -372,7 +394,7 @@ impl Run {
         self.store().read(|tx| {
             let run = tx.run()?;
             let mut tasks = Vec::new();
-            for t in tx.task_summaries()? {
+            for t in tx.task_summaries_page(offset, limit)? {
                 // Only tasks tried more than once have a lineage to show.
                 let lineage = if t.attempts > 1 {
                     let rows = tx.attempts_of(&t.id)?;

@@ -1154,6 +1154,24 @@ impl Tx<'_> {
 
     /// Every task, in declaration order.
     pub fn task_summaries(&self) -> R<Vec<TaskSummary>> {
+        self.task_summaries_page(0, None)
+    }
+
+    /// Where task `id` stands in declaration order (0-based), if it exists.
+    pub fn task_position(&self, id: &str) -> R<Option<usize>> {
+        let pos: Option<i64> = self
+            .query_row(
+                "SELECT (SELECT count(*) FROM tasks u WHERE u.seq < t.seq) FROM tasks t WHERE t.id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(pos.map(|p| p as usize))
+    }
+
+    /// [`Tx::task_summaries`] from the `offset`-th task in declaration
+    /// order, at most `limit` of them (a page of a large run).
+    pub fn task_summaries_page(&self, offset: usize, limit: Option<usize>) -> R<Vec<TaskSummary>> {
         // One row per task: its live attempt (if any) is the latest one.
         let mut st = self.prepare_cached(
             "SELECT t.id, t.status, t.attempts, t.exit_code, t.reason, t.results,
@@ -1162,10 +1180,11 @@ impl Tx<'_> {
                     coalesce(a.running_at, a.started_at), a.ended_at
              FROM tasks t LEFT JOIN attempts a
                ON a.task_id = t.id AND a.n = t.attempts
-             ORDER BY t.seq",
+             ORDER BY t.seq LIMIT ?1 OFFSET ?2",
         )?;
+        let limit = limit.map_or(-1, |l| l as i64);
         let rows: Vec<(TaskSummary, String)> = st
-            .query_map([], |r| {
+            .query_map(params![limit, offset as i64], |r| {
                 let job = match r.get::<_, Option<bool>>(6)? {
                     None | Some(false) => None,
                     Some(true) => Some(LiveJob {
